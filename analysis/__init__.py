@@ -1,0 +1,1 @@
+"""Computed outputs: word frequencies, word trees, agreement."""

@@ -1,0 +1,7 @@
+"""App config for computed analyses."""
+
+from django.apps import AppConfig
+
+
+class AnalysisConfig(AppConfig):
+    name = "analysis"

@@ -1,0 +1,5 @@
+"""Grounded: the Django project and the coding domain."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,59 @@
+"""The one permission gate: who may see or change what in a project.
+
+Page views, API views and selectors all call these functions. A user who is not a member
+of a project gets 404 for anything in it, so a project's existence is not leaked.
+"""
+
+from django.http import Http404
+
+from .models import ROLE_RANK, Membership, Project, Role
+
+
+class AccessDenied(Exception):
+    """A member lacks the role for an action (shown as 403)."""
+
+
+def membership_get(user, project: Project) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    cache = getattr(user, "_grounded_memberships", None)
+    if cache is None:
+        cache = user._grounded_memberships = {}
+    if project.pk not in cache:
+        membership = Membership.objects.filter(user=user, project=project).first()
+        if membership is not None:
+            membership.project = project  # spare a query in role checks
+        cache[project.pk] = membership
+    return cache[project.pk]
+
+
+def project_access(user, project: Project, *, min_role: str = Role.CODER) -> Membership:
+    """Return the user's membership, or raise Http404 (not a member) / AccessDenied (role)."""
+    membership = membership_get(user, project)
+    if membership is None:
+        raise Http404("No such project.")
+    if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
+        raise AccessDenied(f"This needs the {Role(min_role).label.lower()} role or higher.")
+    return membership
+
+
+def project_access_by_slug(user, slug: str, *, min_role: str = Role.CODER) -> Membership:
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise Http404("No such project.")
+    return project_access(user, project, min_role=min_role)
+
+
+def has_role(membership: Membership, role: str) -> bool:
+    return ROLE_RANK[Role(membership.role)] >= ROLE_RANK[Role(role)]
+
+
+def sees_all_codings(membership: Membership) -> bool:
+    """In blind mode a coder sees only their own codings; supervisors and admins see all."""
+    return not membership.project.blind_coding or has_role(membership, Role.SUPERVISOR)
+
+
+def visible_projects(user):
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(memberships__user=user)

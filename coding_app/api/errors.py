@@ -1,0 +1,29 @@
+"""One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from coding_app.access import AccessDenied
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, AccessDenied):
+        exc = exceptions.PermissionDenied(str(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(exc, exceptions.ValidationError):
+        errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        first = next(iter(errors.values()), ["Invalid input."])
+        message = first[0] if isinstance(first, list) and first else str(first)
+        response.data = {"detail": str(message), "errors": errors}
+    elif isinstance(data, dict) and "detail" in data:
+        response.data = {"detail": str(data["detail"]), "errors": {}}
+    return Response(response.data, status=response.status_code, headers=response.headers)

@@ -1,0 +1,105 @@
+"""Serializers of projects, posts, codes, codings and import batches."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from coding_app.models import Code, Coding, Project
+from corpus.models import ImportBatch, Post
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "first_name", "last_name"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "slug", "name", "description", "blind_coding", "created_at", "role"]
+        read_only_fields = ["id", "slug", "created_at", "role"]
+
+    def get_role(self, project) -> str | None:
+        roles = self.context.get("roles") or {}
+        return roles.get(project.pk)
+
+
+class PostSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "project", "batch", "external_id", "author", "author_headline", "posted_at",
+            "url", "text", "word_count", "content_hash", "metadata", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CodeSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
+
+    class Meta:
+        model = Code
+        fields = [
+            "id", "project", "parent", "name", "colour", "definition", "position",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Sibling uniqueness is checked by the service with a clear message.
+        validators = []
+
+    def validate(self, attrs):
+        project = attrs.get("project") or getattr(self.instance, "project", None)
+        parent = attrs.get("parent")
+        if parent is not None and project is not None and parent.project_id != project.pk:
+            raise serializers.ValidationError({"parent": "The parent code belongs to another project."})
+        return attrs
+
+
+class CodingSerializer(serializers.ModelSerializer):
+    coder = UserSerializer(read_only=True)
+    code_name = serializers.CharField(source="code.name", read_only=True)
+    code_colour = serializers.CharField(source="code.colour", read_only=True)
+    start = serializers.IntegerField(
+        min_value=0, help_text="Unicode code point offset into the post text (inclusive)."
+    )
+    end = serializers.IntegerField(
+        min_value=1, help_text="Unicode code point offset into the post text (exclusive)."
+    )
+
+    class Meta:
+        model = Coding
+        fields = [
+            "id", "post", "code", "code_name", "code_colour", "coder", "start", "end", "quote",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "quote", "coder", "created_at", "updated_at"]
+        validators = []  # the service makes a repeated apply idempotent instead of a 400
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id", "project", "file_name", "format", "mapping", "status", "progress", "message",
+            "total_rows", "imported_count", "duplicate_count", "rejected_count", "row_errors",
+            "row_warnings", "created_by", "created_at", "started_at", "finished_at",
+            "heartbeat_at", "attempts",
+        ]
+        read_only_fields = fields
+
+
+class ImportBatchCreateSerializer(serializers.Serializer):
+    project = serializers.SlugField()
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=["auto", "csv", "json", "jsonl"], default="auto")
+    mapping = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="Column mapping, e.g. text=content,author=name (others are detected).",
+    )

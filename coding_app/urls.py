@@ -1,0 +1,30 @@
+"""URL routes: pages, the API and the Django admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.project_list, name="project-list"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("p/<slug:slug>/", views.project_detail, name="project-detail"),
+    path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-detail"),
+    path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-detail"),
+    path("p/<slug:slug>/imports/", views.import_list, name="import-list"),
+    path("api/", include("coding_app.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

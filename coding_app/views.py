@@ -1,0 +1,183 @@
+"""Server-rendered pages: interfaces only (check access, call a selector or service, render)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import Http404, HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from corpus import selectors as corpus_selectors
+from corpus import services as corpus_services
+from corpus.importers import ImportFileError
+
+from . import selectors
+from .access import AccessDenied, has_role, project_access_by_slug, sees_all_codings
+from .models import Code, Membership, Role
+
+POSTS_PER_PAGE = 25
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def project_list(request):
+    memberships = (
+        Membership.objects.filter(user=request.user).select_related("project").order_by("project__name")
+    )
+    return render(request, "coding_app/project_list.html", {"memberships": memberships})
+
+
+def _project_context(membership) -> dict:
+    return {
+        "project": membership.project,
+        "membership": membership,
+        "is_admin": has_role(membership, Role.ADMIN),
+        "is_supervisor": has_role(membership, Role.SUPERVISOR),
+    }
+
+
+@login_required
+def project_detail(request, slug):
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    search = request.GET.get("q", "").strip()
+    batch_id = request.GET.get("batch") or None
+    try:
+        batch_id = int(batch_id) if batch_id else None
+    except ValueError:
+        batch_id = None
+    mine = request.GET.get("mine") == "1"
+    posts = corpus_selectors.post_list(
+        project=project, search=search, batch_id=batch_id, coder=request.user if mine else None
+    )
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = selectors.coding_counts_by_code(membership=membership)
+    coded_post_ids = set(
+        selectors.coding_list(membership=membership)
+        .filter(post_id__in=[p.pk for p in page.object_list], coder=request.user)
+        .values_list("post_id", flat=True)
+    )
+    context = _project_context(membership) | {
+        "page": page,
+        "search": search,
+        "batch_id": batch_id,
+        "mine": mine,
+        "batches": corpus_selectors.import_batch_list(project=project).filter(status="succeeded"),
+        "tree": selectors.code_tree(project=project, counts=counts),
+        "coded_post_ids": coded_post_ids,
+        "total_posts": corpus_selectors.post_list(project=project).count(),
+    }
+    return render(request, "coding_app/project_detail.html", context)
+
+
+@login_required
+def post_detail(request, slug, pk):
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    post = corpus_selectors.post_get(project=project, pk=pk)
+    if post is None:
+        raise Http404("No such post.")
+    codings = selectors.coding_list(membership=membership).filter(post=post).order_by("start", "end", "id")
+    neighbours = corpus_selectors.post_list(project=project)
+    previous_post = neighbours.filter(pk__lt=post.pk).order_by("-pk").values_list("pk", flat=True).first()
+    next_post = neighbours.filter(pk__gt=post.pk).values_list("pk", flat=True).first()
+    tree = selectors.code_tree(project=project)
+    page_data = {
+        "post": {"id": post.pk, "text": post.text},
+        "user": {"id": request.user.pk, "username": request.user.username},
+        "codes": _flatten(tree),
+        "codings": [
+            {
+                "id": c.pk, "code": c.code_id, "start": c.start, "end": c.end, "quote": c.quote,
+                "coder": {"id": c.coder_id, "username": c.coder.username},
+                "created_at": c.created_at.isoformat(),
+            }
+            for c in codings
+        ],
+        "api": {"codings": reverse("coding-list")},
+        "sees_all": sees_all_codings(membership),
+    }
+    context = _project_context(membership) | {
+        "post": post,
+        "page_data": page_data,
+        "tree": tree,
+        "previous_post": previous_post,
+        "next_post": next_post,
+    }
+    return render(request, "coding_app/post_detail.html", context)
+
+
+def _flatten(tree: list[dict]) -> list[dict]:
+    flat = []
+
+    def walk(node):
+        flat.append({k: node[k] for k in ("id", "name", "colour", "path", "level", "depth")})
+        for child in node["children"]:
+            walk(child)
+
+    for root in tree:
+        walk(root)
+    return flat
+
+
+@login_required
+def code_detail(request, slug, pk):
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    code = get_object_or_404(Code, project=project, pk=pk)
+    quotes = selectors.quote_list(membership=membership, code=code)
+    page = Paginator(quotes, 50).get_page(request.GET.get("page"))
+    path = []
+    node = code
+    while node is not None:
+        path.insert(0, node)
+        node = node.parent
+    context = _project_context(membership) | {
+        "code": code,
+        "path": path,
+        "page": page,
+        "children": code.children.all(),
+        "tree": selectors.code_tree(project=project, counts=selectors.coding_counts_by_code(membership=membership)),
+    }
+    return render(request, "coding_app/code_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_list(request, slug):
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    if request.method == "POST":
+        try:
+            project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
+        except AccessDenied as exc:
+            return HttpResponseForbidden(str(exc))
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a file to import.")
+        else:
+            try:
+                corpus_services.import_batch_create(
+                    project=project, user=request.user, file_name=upload.name, fileobj=upload,
+                    fmt=request.POST.get("format", "auto"),
+                    mapping=corpus_services.mapping_parse(request.POST.get("mapping", "")),
+                )
+                messages.success(request, f"“{upload.name}” is being imported.")
+            except (ImportFileError, corpus_services.UploadTooLarge) as exc:
+                messages.error(request, str(exc))
+        return redirect("import-list", slug=slug)
+    batches = corpus_selectors.import_batch_list(project=project)[:100]
+    context = _project_context(membership) | {
+        "batches": batches,
+        "max_upload_mb": settings.GROUNDED_MAX_UPLOAD_MB,
+        "running_ids": [b.pk for b in batches if b.status in ("queued", "running")],
+    }
+    return render(request, "coding_app/import_list.html", context)

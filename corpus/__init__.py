@@ -1,0 +1,1 @@
+"""Posts and the batches they were imported in."""

@@ -1,0 +1,121 @@
+"""Turning a raw row into a clean post record: text, fields, date, metadata, hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+
+from analysis.text.tokenize import count_words
+
+from .base import PostRecord, RawRow, RowError
+from .dates import parse_datetime
+
+# Exports write missing values in many ways; none of them is a real author or URL.
+_MISSING = frozenset({"", "nan", "none", "null"})
+_LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
+# PostgreSQL text cannot hold NUL; lone surrogates (from broken JSON escapes) cannot be
+# stored as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_WHOLE_FLOAT = re.compile(r"[+-]?\d+\.0+")
+
+
+def _clean(value: str) -> str:
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and value.strip().casefold() in _MISSING
+
+
+def _as_string(value: object) -> str:
+    if _is_missing(value):
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool | int | float):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return unicodedata.normalize("NFC", _clean(text)).strip()
+
+
+def _as_id(value: object) -> str:
+    # Spreadsheets and pandas turn whole-number ids into floats (12.0); the id is "12".
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    text = _as_string(value)
+    return text.split(".", 1)[0] if _WHOLE_FLOAT.fullmatch(text) else text
+
+
+def _as_text(value: object) -> str:
+    text = _as_string(value) if not isinstance(value, str) else value
+    text = unicodedata.normalize("NFC", _clean(_LINE_BREAKS.sub("\n", text)))
+    return text.strip()
+
+
+def _metadata_value(value: object) -> object:
+    """A value JSON (and PostgreSQL jsonb) can store: str, int, float, bool or None."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", _clean(value))
+    return _clean(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 of the NFC text with whitespace runs collapsed to one space (case kept)."""
+    canonical = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
+    """A clean ``PostRecord`` from a raw row, or ``RowError`` saying what is wrong."""
+    if raw.error:
+        raise RowError(raw.error)
+    fields = raw.fields
+
+    def get(name: str) -> object:
+        column = mapping.get(name)
+        return fields.get(column) if column else None
+
+    text_value = get("text")
+    text = "" if _is_missing(text_value) else _as_text(text_value)
+    if not text:
+        raise RowError("text is empty")
+
+    warnings: list[str] = []
+    date_value = get("posted_at")
+    posted_at = parse_datetime(date_value)
+    if posted_at is None and not _is_missing(date_value) and str(date_value).strip():
+        shown = str(date_value).strip()
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        warnings.append(f"posted_at: could not read date '{shown}'")
+
+    mapped = set(mapping.values())
+    metadata = {
+        _clean(str(key)): _metadata_value(value)
+        for key, value in fields.items()
+        if key not in mapped
+    }
+    return PostRecord(
+        row=raw.number,
+        text=text,
+        author=_as_string(get("author")),
+        author_headline=_as_string(get("author_headline")),
+        posted_at=posted_at,
+        url=_as_string(get("url")),
+        external_id=_as_id(get("external_id")),
+        metadata=metadata,
+        word_count=count_words(text),
+        content_hash=content_hash(text),
+        warnings=warnings,
+    )

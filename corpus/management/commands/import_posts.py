@@ -1,0 +1,78 @@
+"""`manage.py import_posts PATH --project SLUG`: import a file of posts as one batch."""
+
+import json
+import sys
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from coding_app.models import Project
+from corpus import services
+from corpus.importers import ImportFileError
+from corpus.models import JobStatus
+
+
+class Command(BaseCommand):
+    help = "Import posts from a CSV, JSON or JSONL file into a project (runs here, not in a worker)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--project", required=True, help="project slug")
+        parser.add_argument("--format", default="auto", choices=["auto", "csv", "json", "jsonl"])
+        parser.add_argument(
+            "--map", default="", help="text=COL,author=COL,posted_at=COL,url=COL,external_id=COL"
+        )
+        parser.add_argument("--user", default=None, help="username recorded as the importer")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options):
+        path = Path(options["path"])
+        project = Project.objects.filter(slug=options["project"]).first()
+        if project is None:
+            raise CommandError(f"No project with the slug “{options['project']}”.")
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user “{options['user']}”.")
+        if not path.is_file():
+            self._finish(options, None, f"No such file: {path}")
+            sys.exit(1)
+        try:
+            mapping = services.mapping_parse(options["map"])
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+
+        batch = services.import_batch_create(
+            project=project, user=user, file_name=path.name, fmt=options["format"],
+            mapping=mapping, enqueue=False,
+        )
+        batch = services.import_batch_run(batch_id=batch.pk, path=path)
+        failed = batch.status != JobStatus.SUCCEEDED
+        self._finish(options, batch, batch.message)
+        if failed or (batch.imported_count == 0 and batch.duplicate_count == 0):
+            sys.exit(1)
+
+    def _finish(self, options, batch, message):
+        if options["json"]:
+            payload = {
+                "batch": batch.pk if batch else None,
+                "status": batch.status if batch else JobStatus.FAILED.value,
+                "imported": batch.imported_count if batch else 0,
+                "duplicates": batch.duplicate_count if batch else 0,
+                "rejected": batch.rejected_count if batch else 0,
+                "errors": (batch.row_errors if batch else []),
+                "warnings": (batch.row_warnings if batch else []),
+                "message": message,
+            }
+            self.stdout.write(json.dumps(payload, ensure_ascii=False))
+            return
+        if batch is None or batch.status != JobStatus.SUCCEEDED:
+            self.stderr.write(self.style.ERROR(message))
+            return
+        self.stdout.write(self.style.SUCCESS(f"Batch {batch.pk}: {message}"))
+        for error in batch.row_errors[:20]:
+            self.stdout.write(f"  row {error['row']}: {error['message']}")
+        if batch.rejected_count > 20:
+            self.stdout.write(f"  … and {batch.rejected_count - 20} more rejected rows")

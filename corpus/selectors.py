@@ -1,0 +1,42 @@
+"""Reads of the corpus."""
+
+from django.db.models import Count, Q, QuerySet
+
+from coding_app.models import Project
+
+from .models import ImportBatch, JobStatus, Post
+
+
+def post_visible_q() -> Q:
+    """Posts of a batch become visible only when the whole batch has been imported."""
+    return Q(batch__isnull=True) | Q(batch__status=JobStatus.SUCCEEDED)
+
+
+def post_list(
+    *, project: Project, search: str = "", batch_id: int | None = None, coder=None
+) -> QuerySet[Post]:
+    """Visible posts of a project; `coder` limits to posts assigned to that coder."""
+    posts = Post.objects.filter(project=project).filter(post_visible_q())
+    if batch_id:
+        posts = posts.filter(batch_id=batch_id)
+    if coder is not None:
+        posts = posts.filter(assignments__coder=coder)
+    for term in search.split():
+        posts = posts.filter(
+            Q(text__icontains=term) | Q(author__icontains=term) | Q(external_id__iexact=term)
+        )
+    return posts.order_by("id")
+
+
+def post_get(*, project: Project, pk: int) -> Post | None:
+    return post_list(project=project).filter(pk=pk).first()
+
+
+def import_batch_list(*, project: Project) -> QuerySet[ImportBatch]:
+    return ImportBatch.objects.filter(project=project).select_related("created_by")
+
+
+def project_post_counts(*, project: Project) -> dict:
+    return Post.objects.filter(project=project).filter(post_visible_q()).aggregate(
+        posts=Count("id")
+    )

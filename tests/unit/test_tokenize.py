@@ -1,0 +1,132 @@
+"""Unit tests of the shared word definition."""
+
+import pytest
+
+from analysis.text.tokenize import DEFAULT, TokenizeOptions, count_words, words
+
+
+def test_words_reads_mathematical_bold_as_plain_letters():
+    assert words("𝗪𝗛𝗔𝗧? 𝗪𝗛𝗘𝗡?") == ["what", "when"]
+
+
+@pytest.mark.parametrize("word", ["micro-credentials", "don't", "covid-19", "rock'n'roll"])
+def test_words_keeps_inner_hyphens_and_apostrophes_in_one_word(word):
+    assert words(f"say {word} now") == ["say", word, "now"]
+
+
+def test_words_normalises_curly_apostrophe_to_straight():
+    assert words("Don’t") == ["don't"]
+
+
+def test_words_splits_on_double_hyphens_and_outer_punctuation():
+    assert words("rock--roll 'quoted' students' -dash-") == [
+        "rock",
+        "roll",
+        "quoted",
+        "students",
+        "dash",
+    ]
+
+
+def test_words_casefolds_by_default():
+    assert words("Straße ÉCOLE") == ["strasse", "école"]
+
+
+def test_words_keeps_case_when_casefold_disabled():
+    assert words("Hello World", TokenizeOptions(casefold=False)) == ["Hello", "World"]
+
+
+def test_words_counts_hashtag_as_word_after_hash():
+    assert words("Great day #MicroCredentials #AI") == ["great", "day", "microcredentials", "ai"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.example.com/path?q=1",
+        "http://example.org",
+        "www.example.com/page",
+        "lnkd.in/geGVFynY",
+        "HTTPS://EXAMPLE.COM/UPPER",
+    ],
+)
+def test_words_drops_urls_by_default(url):
+    assert words(f"see {url} here") == ["see", "here"]
+
+
+def test_words_drops_emails_and_mentions_by_default():
+    assert words("write to jane.doe@example.co.uk or @jane_doe today") == [
+        "write",
+        "to",
+        "or",
+        "today",
+    ]
+
+
+def test_words_keeps_url_email_mention_words_when_options_disable_dropping():
+    options = TokenizeOptions(drop_urls=False, drop_emails=False, drop_mentions=False)
+    assert words("https://x.com jo@ab.org @sam", options) == [
+        "https",
+        "x",
+        "com",
+        "jo",
+        "ab",
+        "org",
+        "sam",
+    ]
+
+
+def test_words_drops_digit_only_words_by_default():
+    assert words("3 reasons in 2024 and covid-19") == ["reasons", "in", "and", "covid-19"]
+
+
+def test_words_keeps_numbers_when_drop_numbers_disabled():
+    assert words("3 reasons in 2024", TokenizeOptions(drop_numbers=False)) == [
+        "3",
+        "reasons",
+        "in",
+        "2024",
+    ]
+
+
+def test_words_keeps_decimal_and_grouped_numbers_as_one_word():
+    assert words("grew 3.5% to 10,000 users", TokenizeOptions(drop_numbers=False)) == [
+        "grew",
+        "3.5",
+        "to",
+        "10,000",
+        "users",
+    ]
+
+
+def test_words_keeps_combining_marks_inside_words():
+    assert words("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
+
+
+def test_words_splits_on_underscores_and_ignores_emoji():
+    assert words("snake_case 🚀 rocket") == ["snake", "case", "rocket"]
+
+
+def test_words_returns_empty_list_for_text_without_words():
+    assert words(" ... 🚀 !!! ") == []
+
+
+def test_default_options_drop_everything_but_words():
+    assert DEFAULT == TokenizeOptions(
+        drop_urls=True, drop_emails=True, drop_mentions=True, drop_numbers=True, casefold=True
+    )
+
+
+def test_tokenize_options_are_frozen():
+    with pytest.raises(AttributeError):
+        DEFAULT.casefold = False  # type: ignore[misc]
+
+
+def test_count_words_counts_numbers_but_not_urls_emails_mentions():
+    text = "Top 3 tips from @sam: mail me@x.org, read https://x.com/a and lnkd.in/b #growth"
+    # top, 3, tips, from, mail, read, and, growth
+    assert count_words(text) == 8
+
+
+def test_count_words_returns_zero_for_empty_text():
+    assert count_words("") == 0
