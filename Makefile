@@ -40,7 +40,8 @@ run: install
 test: install-test services
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run --settings=coding_app.settings.test
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  CELERY_TASK_DEFAULT_QUEUE=grounded-test-$$$$ $(VENV)/bin/pytest
 
 lint:
 	$(VENV)/bin/ruff check .

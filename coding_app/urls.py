@@ -8,7 +8,7 @@ from django.urls import include, path
 from . import views
 
 urlpatterns = [
-    path("", views.project_list, name="project-list"),
+    path("", views.project_list, name="projects-page"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),
@@ -16,10 +16,10 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("p/<slug:slug>/", views.project_detail, name="project-detail"),
-    path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-detail"),
-    path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-detail"),
-    path("p/<slug:slug>/imports/", views.import_list, name="import-list"),
+    path("p/<slug:slug>/", views.project_detail, name="project-page"),
+    path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-page"),
+    path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-page"),
+    path("p/<slug:slug>/imports/", views.import_list, name="imports-page"),
     path("api/", include("coding_app.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -173,7 +173,7 @@ def import_list(request, slug):
                 messages.success(request, f"“{upload.name}” is being imported.")
             except (ImportFileError, corpus_services.UploadTooLarge) as exc:
                 messages.error(request, str(exc))
-        return redirect("import-list", slug=slug)
+        return redirect("imports-page", slug=slug)
     batches = corpus_selectors.import_batch_list(project=project)[:100]
     context = _project_context(membership) | {
         "batches": batches,

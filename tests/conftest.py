@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,17 +76,17 @@ def shared_data():
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real Celery worker process on the real broker (Redis), reading the test database."""
     from django.conf import settings
     from django.db import connection
 
-    from coding_app.celery import app
-
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis://"):
         pytest.fail("integration tests need CELERY_BROKER_URL=redis://... (make test sets it)")
-    queue = f"grounded-test-{uuid.uuid4().hex[:8]}"
+    # The queue name is fixed when the process starts (Celery caches its routes), so the
+    # Makefile gives each run its own; the worker consumes only that queue.
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
     db = connection.settings_dict
     database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
@@ -111,18 +110,23 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             proc.kill()
             pytest.fail(f"Celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     yield {"process": proc, "log": log, "queue": queue}
-    app.conf.task_always_eager, app.conf.task_default_queue = previous
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process):
+    """Send this test's tasks to the real worker instead of running them inline."""
+    from coding_app.celery import app
+
+    # With the CELERY_ settings namespace, Celery reads the prefixed key.
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    yield celery_worker_process
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
 
 
 # ----------------------------------------------------------------------------- Chromium

@@ -124,7 +124,7 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "project-list"
+LOGIN_REDIRECT_URL = "projects-page"
 LOGOUT_REDIRECT_URL = "login"
 
 # Uploads: imports may be large; the limit is checked before a file is stored.

@@ -88,7 +88,7 @@ def _check_encoding(name: str) -> str:
 
 
 def detect_encoding(head: bytes) -> str:
-    """The encoding of a file from its first bytes: BOM, then UTF-8, else cp1252."""
+    """The encoding of a file from its first bytes: BOM, then (mostly) UTF-8, else cp1252."""
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name
@@ -96,11 +96,14 @@ def detect_encoding(head: bytes) -> str:
     if sample and sample.count(0) > len(sample) // 4:
         # UTF-16 without a BOM: ASCII characters leave a zero byte on one side.
         return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
+    text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
+    invalid = len(_UNDECODABLE.findall(text))
+    if not invalid:
+        return "utf-8"
+    # Text that is mostly valid UTF-8 keeps UTF-8: a few stray bytes become row errors
+    # instead of turning every accented letter of the file into mojibake.
+    valid_non_ascii = sum(1 for char in text if char > "\x7f") - invalid
+    return "utf-8" if valid_non_ascii > invalid else "cp1252"
 
 
 def _describe(encoding: str) -> str:
@@ -219,7 +222,9 @@ def _column_names(header: list[str]) -> list[str]:
 def _open_csv(head: bytes, fileobj: BinaryIO, encoding: str) -> tuple[list[str], Iterator[RawRow]]:
     delimiter = _sniff_delimiter(_head_text(head, encoding), truncated=len(head) >= HEAD_BYTES)
     stream = _text_stream(head, fileobj, encoding)
-    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True)
+    # strict: an unclosed quote fails loudly instead of swallowing the rest of the file
+    # into one cell; other strict errors only cost their own row (the reader recovers).
+    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -247,10 +252,14 @@ def _csv_rows(reader, columns: list[str], encoding: str) -> Iterator[RawRow]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFileError(
-                f"The CSV file could not be read after row {number}: {exc}. "
-                "A quote may be missing or unbalanced."
-            ) from None
+            number += 1
+            if "unexpected end of data" in str(exc):
+                raise ImportFileError(
+                    f"Row {number} opens a quoted cell that is never closed, so the rest of "
+                    "the file would be read as one cell. Check the quotes in that row."
+                ) from None
+            yield RawRow(number, {}, error=f"the row could not be read as CSV ({exc})")
+            continue
         number += 1
         if not values:
             continue

@@ -100,6 +100,13 @@ def test_open_rows_falls_back_to_cp1252_when_not_utf8():
     assert rows[0].fields == {"text": "café “quoted”", "author": "René"}
 
 
+def test_open_rows_keeps_utf8_when_mostly_utf8_with_stray_byte():
+    data = "text\ncafé\nnaïve\ncaf\udce9\n".encode("utf-8", "surrogateescape")
+    _, rows = read(data)
+    assert [row.fields.get("text") for row in rows] == ["café", "naïve", None]
+    assert "not valid UTF-8" in rows[2].error
+
+
 def test_open_rows_uses_declared_encoding_over_detection():
     _, rows = read("text\ncafé\n".encode(), encoding="cp1252")
     assert rows[0].fields["text"] == "cafÃ©"
@@ -112,14 +119,12 @@ def test_open_rows_rejects_unknown_declared_encoding():
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
 def test_open_rows_sniffs_delimiter(delimiter):
-    lines = [["text", "author", "date"], ["Hello, world", "Ann", "2024-01-01"], ["Bye", "Bo", ""]]
-    data = "\n".join(delimiter.join(line) for line in lines if True)
-    if delimiter == ",":
-        data = 'text,author,date\n"Hello, world",Ann,2024-01-01\nBye,Bo,\n'
+    d = delimiter
+    data = f'text{d}author{d}date\n"Hello, world"{d}Ann{d}2024-01-01\nBye{d}Bo{d}\n'
     columns, rows = read(data.encode())
     assert columns == ["text", "author", "date"]
     assert [row.fields["text"] for row in rows] == ["Hello, world", "Bye"]
-    assert rows[1].fields["author"] == "Bo"
+    assert rows[1].fields == {"text": "Bye", "author": "Bo", "date": ""}
 
 
 def test_open_rows_keeps_one_column_file_whole_despite_commas():
@@ -171,6 +176,19 @@ def test_open_rows_reports_row_error_for_undecodable_bytes_after_head():
     with pytest.raises(RowError, match="not valid UTF-8"):
         normalize_row(bad, {"text": "text"})
     assert last.fields == {"text": "last", "id": "y"}
+
+
+def test_open_rows_reports_row_error_for_text_after_closing_quote():
+    _, rows = read(b'text,id\n"quoted"stray,1\nok,2\n')
+    assert rows[0].number == 2 and "could not be read as CSV" in rows[0].error
+    assert (rows[1].number, rows[1].fields) == (3, {"text": "ok", "id": "2"})
+
+
+def test_open_rows_rejects_unclosed_quote_naming_row():
+    columns, rows = open_rows(io.BytesIO(b'text,id\nfine,1\n"never closed,2\nmore,3\n'), "csv")
+    assert next(rows).fields == {"text": "fine", "id": "1"}
+    with pytest.raises(ImportFileError, match="Row 3 opens a quoted cell that is never closed"):
+        next(rows)
 
 
 def test_open_rows_rejects_empty_file():
@@ -247,9 +265,13 @@ def test_open_rows_jsonl_non_object_line_becomes_row_error():
 
 
 def test_open_rows_jsonl_undecodable_line_becomes_row_error():
-    _, rows = read(b'{"text": "a"}\n{"text": "caf\xff"}\n{"text": "c"}\n', "jsonl")
-    assert rows[1].number == 2 and "line 2" in rows[1].error
-    assert rows[2].fields == {"text": "c"}
+    data = '{"text": "café"}\n{"text": "caf\udce9"}\n{"text": "naïve"}\n'.encode(
+        "utf-8", "surrogateescape"
+    )
+    _, rows = read(data, "jsonl")
+    assert rows[1].number == 2 and rows[1].error.startswith("line 2: ")
+    assert "not valid UTF-8" in rows[1].error
+    assert [rows[0].fields, rows[2].fields] == [{"text": "café"}, {"text": "naïve"}]
 
 
 def test_open_rows_jsonl_bad_first_line_is_file_error():
@@ -543,7 +565,7 @@ def test_real_linkedin_influencers_file_imports_all_rows():
         mapping = detect_mapping(columns)
         assert fmt == "csv"
         assert mapping["text"] == "content" and mapping["external_id"] == "index"
-        count = 0
+        count = imported = 0
         for raw in rows:
             count += 1
             try:
@@ -551,5 +573,7 @@ def test_real_linkedin_influencers_file_imports_all_rows():
             except RowError as exc:
                 assert str(exc) == "text is empty"
                 continue
-            assert record.text and record.word_count > 0 and record.external_id
+            assert record.text and record.external_id and record.word_count >= 0
+            imported += 1
     assert count == 1600
+    assert imported > 1500

@@ -1,0 +1,118 @@
+"""Server-rendered pages: login, project posts, code quotes, imports, static files, escaping."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from coding_app import services
+from corpus.models import ImportBatch
+from tests.factories import CodeFactory, CodingFactory, PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_wrong_password_shows_login_form_again_with_error(client, team):
+    response = client.post("/login/", {"username": team.coder.username, "password": "nope"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "didn't match" in html
+    assert 'name="password"' in html
+
+
+def test_login_redirects_to_project_list(client, team):
+    response = client.post("/login/", {"username": team.coder.username, "password": "pw-secret-123"})
+    assert response.status_code == 302
+    assert team.project.name in client.get("/").content.decode()
+
+
+def test_pages_need_login(client, team):
+    response = client.get(f"/p/{team.project.slug}/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_project_page_paginates_and_searches_posts(client, team):
+    for i in range(30):
+        PostFactory(project=team.project, text=f"Post {i} about {'badges' if i % 10 == 0 else 'skills'}")
+    client.force_login(team.coder)
+    first = client.get(f"/p/{team.project.slug}/").content.decode()
+    assert "30 posts." in first and "Page 1 of 2" in first
+    assert "Page 2 of 2" in client.get(f"/p/{team.project.slug}/?page=2").content.decode()
+    found = client.get(f"/p/{team.project.slug}/?q=badges").content.decode()
+    assert "3 of 30 posts match." in found
+
+
+def test_non_member_gets_404_pages(client, team):
+    post = PostFactory(project=team.project)
+    code = CodeFactory(project=team.project)
+    client.force_login(team.outsider)
+    for url in [
+        f"/p/{team.project.slug}/", f"/p/{team.project.slug}/posts/{post.pk}/",
+        f"/p/{team.project.slug}/codes/{code.pk}/", f"/p/{team.project.slug}/imports/",
+    ]:
+        assert client.get(url).status_code == 404, url
+
+
+def test_post_of_other_project_is_404_under_this_slug(client, team):
+    foreign = PostFactory()
+    client.force_login(team.coder)
+    assert client.get(f"/p/{team.project.slug}/posts/{foreign.pk}/").status_code == 404
+
+
+def test_code_page_lists_quotes_of_sub_codes_with_link_to_post(client, team):
+    theme = services.code_create(project=team.project, name="Skills")
+    leaf = services.code_create(project=team.project, name="Digital skills", parent=theme)
+    post = PostFactory(project=team.project, text="Employers want digital skills now.")
+    coding, _ = services.coding_apply(post=post, code=leaf, coder=team.coder, start=15, end=29)
+    client.force_login(team.supervisor)
+    html = client.get(f"/p/{team.project.slug}/codes/{theme.pk}/").content.decode()
+    assert "digital skills" in html
+    assert f"/p/{team.project.slug}/posts/{post.pk}/#coding-{coding.pk}" in html
+
+
+def test_user_text_is_escaped_everywhere(client, team):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    post = PostFactory(project=team.project, text=f"Skills {evil} matter", author=evil)
+    code = CodeFactory(project=team.project, name=evil)
+    CodingFactory(post=post, code=code, coder=team.coder, start=0, end=20)
+    client.force_login(team.coder)
+    for url in [
+        f"/p/{team.project.slug}/", f"/p/{team.project.slug}/posts/{post.pk}/",
+        f"/p/{team.project.slug}/codes/{code.pk}/",
+    ]:
+        html = client.get(url).content.decode()
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html, url
+
+
+def test_import_page_upload_is_admin_only(client, team, django_capture_on_commit_callbacks):
+    url = f"/p/{team.project.slug}/imports/"
+    client.force_login(team.supervisor)
+    upload = SimpleUploadedFile("p.csv", b"text\nSkills and access\n")
+    assert client.post(url, {"file": upload}).status_code == 403
+    assert not ImportBatch.objects.exists()
+    client.force_login(team.admin)
+    upload = SimpleUploadedFile("p.csv", b"text\nSkills and access\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"file": upload}).status_code == 302
+    html = client.get(url).content.decode()
+    assert "is being imported" in html
+    assert "Succeeded" in html and "p.csv" in html
+
+
+def test_d3_is_served_from_npm_as_static_file(client):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("vendor/d3/d3.min.js")
+    assert path and "node_modules" in path
+    assert finders.find("vendor/d3-cloud/d3.layout.cloud.js")
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_admin_lists_projects_and_memberships(client, team):
+    team.admin.is_staff = team.admin.is_superuser = True
+    team.admin.save()
+    client.force_login(team.admin)
+    for url in ["/admin/coding_app/project/", "/admin/coding_app/membership/", "/admin/auth/user/"]:
+        assert client.get(url).status_code == 200, url

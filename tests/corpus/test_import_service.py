@@ -1,0 +1,221 @@
+"""Import jobs on PostgreSQL: counts, duplicates, bad files, claims, the stale sweep, the CLI."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from corpus import services
+from corpus.models import ImportBatch, JobStatus, Post
+from corpus.selectors import post_list
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    "id,content,name,date,link\n"
+    "1,Employers ask for skills not degrees,Ana,2026-05-01,https://example.org/1\n"
+    "2,\"Micro-credentials widen access,\nespecially for adults\",Ben,01/06/2026,https://example.org/2\n"
+    "3,,Cy,2026-05-03,https://example.org/3\n"
+    "4,Stackable badges build a pathway,Di,not a date,https://example.org/4\n"
+)
+
+
+def run_import(team, content: bytes, name="posts.csv", **kwargs):
+    batch = services.import_batch_create(
+        project=team.project, user=team.admin, file_name=name,
+        fileobj=SimpleUploadedFile(name, content), enqueue=False, **kwargs,
+    )
+    return services.import_batch_run(batch_id=batch.pk)
+
+
+def test_import_csv_counts_rows_and_names_rejected_row(team):
+    batch = run_import(team, CSV.encode())
+    assert batch.status == JobStatus.SUCCEEDED
+    assert (batch.total_rows, batch.imported_count, batch.duplicate_count, batch.rejected_count) == (4, 3, 0, 1)
+    assert batch.row_errors == [{"row": 4, "message": "text is empty"}]
+    assert any(w["row"] == 5 and "not a date" in w["message"] for w in batch.row_warnings)
+    assert batch.progress == 1.0
+    post = Post.objects.get(project=team.project, external_id="2")
+    assert post.text == "Micro-credentials widen access,\nespecially for adults"
+    assert post.author == "Ben"
+    assert post.posted_at.year == 2026 and post.posted_at.tzinfo is not None
+    assert post.url == "https://example.org/2"
+    assert post.word_count == 6
+    assert post.metadata == {}
+
+
+def test_reimport_same_file_adds_nothing_and_reports_duplicates(team):
+    run_import(team, CSV.encode())
+    again = run_import(team, CSV.encode())
+    assert again.status == JobStatus.SUCCEEDED
+    assert (again.imported_count, again.duplicate_count, again.rejected_count) == (0, 3, 1)
+    assert Post.objects.filter(project=team.project).count() == 3
+
+
+def test_duplicates_within_one_file_are_counted_once(team):
+    content = "text\nSame words here\nSame   words here\nOther words\n"
+    batch = run_import(team, content.encode())
+    assert (batch.imported_count, batch.duplicate_count) == (2, 1)
+
+
+def test_import_without_text_column_fails_naming_columns_and_imports_nothing(team):
+    batch = run_import(team, b"id,followers,views\n1,20,300\n")
+    assert batch.status == JobStatus.FAILED
+    assert "id, followers, views" in batch.message
+    assert "text" in batch.message and "content" in batch.message
+    assert not Post.objects.exists()
+
+
+def test_import_jsonl_with_explicit_mapping(team):
+    lines = [
+        {"tweet_id": "a1", "body": "Skills first hiring", "who": "Eve"},
+        {"tweet_id": "a2", "body": "Access to learning matters", "who": "Fay"},
+    ]
+    content = "\n".join(json.dumps(line) for line in lines).encode()
+    batch = run_import(team, content, name="posts.jsonl", mapping={"text": "body", "author": "who"})
+    assert batch.status == JobStatus.SUCCEEDED, batch.message
+    assert sorted(Post.objects.values_list("author", flat=True)) == ["Eve", "Fay"]
+    assert Post.objects.get(author="Eve").external_id == "a1"
+
+
+def test_posts_of_unfinished_batch_are_not_listed(team):
+    batch = run_import(team, CSV.encode())
+    assert post_list(project=team.project).count() == 3
+    ImportBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING)
+    assert post_list(project=team.project).count() == 0
+
+
+def test_second_delivery_of_same_job_does_nothing(team):
+    batch = services.import_batch_create(
+        project=team.project, user=team.admin, file_name="p.csv",
+        fileobj=SimpleUploadedFile("p.csv", CSV.encode()), enqueue=False,
+    )
+    assert services.import_batch_run(batch_id=batch.pk).status == JobStatus.SUCCEEDED
+    assert services.import_batch_run(batch_id=batch.pk) is None  # already claimed
+    batch.refresh_from_db()
+    assert batch.attempts == 1
+    assert Post.objects.count() == 3
+
+
+def test_sweep_requeues_stale_job_and_rerun_leaves_each_post_once(team, django_capture_on_commit_callbacks):
+    batch = services.import_batch_create(
+        project=team.project, user=team.admin, file_name="p.csv",
+        fileobj=SimpleUploadedFile("p.csv", CSV.encode()), enqueue=False,
+    )
+    # Simulate a worker killed mid-import: RUNNING, an old heartbeat, some posts written.
+    stale = timezone.now() - timezone.timedelta(hours=1)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING, heartbeat_at=stale, attempts=1)
+    Post.objects.create(project=team.project, batch=batch, text="Employers ask for skills not degrees",
+                        content_hash="partial", external_id="1")
+    assert services.import_batch_sweep_stale() == 1  # re-queued; the eager task re-runs it
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.SUCCEEDED
+    assert batch.attempts == 2
+    assert Post.objects.filter(batch=batch).count() == 3
+    assert Post.objects.filter(external_id="1").count() == 1
+
+
+def test_sweep_gives_up_after_three_attempts(team):
+    batch = ImportBatch.objects.create(
+        project=team.project, file_name="x.csv", status=JobStatus.RUNNING, attempts=3,
+        heartbeat_at=timezone.now() - timezone.timedelta(hours=1),
+    )
+    services.import_batch_sweep_stale()
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.FAILED
+    assert "interrupted" in batch.message
+
+
+def test_cancel_removes_posts_and_stops_job(team):
+    batch = run_import(team, CSV.encode())
+    ImportBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING)
+    services.import_batch_cancel(batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.CANCELLED
+    assert not Post.objects.filter(batch=batch).exists()
+
+
+def test_upload_over_limit_is_refused_with_message(team, settings):
+    settings.GROUNDED_MAX_UPLOAD_MB = 1
+    big = SimpleUploadedFile("big.csv", b"text\n" + b"x" * (1024 * 1024 + 10))
+    with pytest.raises(services.UploadTooLarge, match="limit is 1 MB"):
+        services.import_batch_create(project=team.project, user=team.admin, file_name="big.csv", fileobj=big)
+    assert not ImportBatch.objects.exists()
+
+
+def test_api_upload_queues_job_and_eager_task_completes_it(team, api_for, django_capture_on_commit_callbacks):
+    upload = SimpleUploadedFile("posts.csv", CSV.encode(), content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(team.admin).post(
+            "/api/import-batches/", {"project": team.project.slug, "file": upload}, format="multipart"
+        )
+    assert response.status_code == 202, response.json()
+    batch = ImportBatch.objects.get(pk=response.json()["id"])
+    assert batch.status == JobStatus.SUCCEEDED
+    assert batch.imported_count == 3
+
+
+@pytest.mark.parametrize("who", ["supervisor", "coder", "outsider"])
+def test_api_upload_denied_below_admin(team, api_for, who):
+    user = {"supervisor": team.supervisor, "coder": team.coder, "outsider": team.outsider}[who]
+    upload = SimpleUploadedFile("posts.csv", CSV.encode())
+    response = api_for(user).post(
+        "/api/import-batches/", {"project": team.project.slug, "file": upload}, format="multipart"
+    )
+    assert response.status_code == (404 if who == "outsider" else 403)
+    assert not ImportBatch.objects.exists()
+
+
+def test_cli_import_prints_json_and_exits_zero(team, tmp_path):
+    path = tmp_path / "posts.csv"
+    path.write_text(CSV, encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_posts", str(path), "--project", team.project.slug, "--json", stdout=out)
+    payload = json.loads(out.getvalue())
+    assert payload["imported"] == 3 and payload["duplicates"] == 0 and payload["rejected"] == 1
+    assert payload["errors"] == [{"row": 4, "message": "text is empty"}]
+    assert ImportBatch.objects.get(pk=payload["batch"]).status == JobStatus.SUCCEEDED
+    out = io.StringIO()
+    call_command("import_posts", str(path), "--project", team.project.slug, "--json", stdout=out)
+    assert json.loads(out.getvalue())["duplicates"] == 3
+
+
+def test_cli_import_without_text_column_exits_one(team, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("id,views\n1,2\n", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("import_posts", str(path), "--project", team.project.slug, "--json", stdout=out)
+    assert exit_info.value.code == 1
+    payload = json.loads(out.getvalue())
+    assert payload["imported"] == 0
+    assert "id, views" in payload["message"]
+
+
+def test_cli_import_real_linkedin_corpus_in_a_subprocess(team, shared_data, transactional_db):
+    """The command as a user types it, on 1,600 real posts (the test database is committed)."""
+    import os
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = os.environ | {
+        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "coding_app.settings.test",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_posts",
+         str(shared_data / "corpora" / "linkedin_influencers_1600.csv"),
+         "--project", team.project.slug, "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = json.loads(result.stdout)
+    assert payload["imported"] + payload["duplicates"] + payload["rejected"] == 1600
+    assert payload["imported"] > 1400
+    assert Post.objects.filter(project=team.project).count() == payload["imported"]
