@@ -1,6 +1,7 @@
 """Test settings: PostgreSQL and Redis from the environment (see Makefile), fast hashing."""
 
 from .base import *  # noqa: F403
+from .base import VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -224,7 +224,7 @@ def test_list_endpoint_query_count_does_not_grow_with_rows(team, api_for, url):
         return len(ctx)
 
     code = CodeFactory(project=team.project)
-    for i in range(3):
+    for _ in range(3):
         CodingFactory(post=PostFactory(project=team.project), code=code, coder=team.coder)
     few = count_queries()
     for i in range(20):

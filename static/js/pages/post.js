@@ -32,6 +32,8 @@ function renderText() {
     b: codePointToUtf16(text, c.end),
   }));
   spans.forEach((s) => { bounds.add(s.a); bounds.add(s.b); });
+  const pend = pending && { a: codePointToUtf16(text, pending.start), b: codePointToUtf16(text, pending.end) };
+  if (pend) { bounds.add(pend.a); bounds.add(pend.b); }
   const cuts = [...bounds].sort((x, y) => x - y);
   const root = d3.select(container);
   root.selectAll("*").remove();
@@ -40,6 +42,10 @@ function renderText() {
     const [a, b] = [cuts[i], cuts[i + 1]];
     const segment = text.slice(a, b);
     const covering = spans.filter((s) => s.a <= a && s.b >= b);
+    if (pend && pend.a <= a && pend.b >= b) {
+      root.append("mark").attr("class", "pending").text(segment);
+      continue;
+    }
     if (!covering.length) {
       container.appendChild(document.createTextNode(segment));
       continue;
@@ -139,13 +145,17 @@ function openMenu() {
   menu.style.left = `${Math.max(left, 8)}px`;
   filter.value = "";
   active = 0;
+  renderText(); // shows the pending span, since focus moves to the filter box
   renderOptions();
   filter.focus({ preventScroll: true });
 }
 
 function closeMenu() {
   menu.hidden = true;
-  pending = null;
+  if (pending) {
+    pending = null;
+    renderText();
+  }
 }
 
 async function applyCode(code) {
