@@ -68,6 +68,8 @@ class Code(models.Model):
     colour = models.CharField(max_length=7, default="#9ecae1", validators=[colour_validator])
     definition = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+    # How the code came about, e.g. {"from": "word-frequency", "word": "skills", "job": 12, ...}
+    origin = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -135,9 +137,15 @@ class Assignment(models.Model):
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    sample = models.ForeignKey(
+        "corpus.Sample", null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments"
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order in the coder's queue.")
+    done_at = models.DateTimeField(null=True, blank=True, help_text="When the coder marked it coded.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["coder_id", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["post", "coder"], name="assignment_unique_post_coder"),
         ]

@@ -5,6 +5,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from analysis import views as analysis_views
+from corpus import views as corpus_views
+
 from . import views
 
 urlpatterns = [
@@ -19,7 +22,15 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project-page"),
     path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-page"),
     path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-page"),
-    path("p/<slug:slug>/imports/", views.import_list, name="imports-page"),
+    path("p/<slug:slug>/imports/", corpus_views.import_list, name="imports-page"),
+    path("p/<slug:slug>/imports/<int:pk>/mapping/", corpus_views.import_mapping, name="import-mapping-page"),
+    path("p/<slug:slug>/imports/<int:pk>/rejected.csv", corpus_views.import_rejected_csv, name="import-rejected-csv"),
+    path("p/<slug:slug>/imports/<int:pk>/cancel/", corpus_views.import_cancel, name="import-cancel"),
+    path("p/<slug:slug>/imports/<int:pk>/delete/", corpus_views.import_delete, name="import-delete"),
+    path("p/<slug:slug>/analysis/", analysis_views.analysis_page, name="analysis-page"),
+    path("p/<slug:slug>/queue/", corpus_views.queue, name="queue-page"),
+    path("p/<slug:slug>/sampling/", corpus_views.sampling, name="sampling-page"),
+    path("p/<slug:slug>/samples/<int:pk>/", corpus_views.sample_detail, name="sample-page"),
     path("api/", include("coding_app.api.urls")),
     path("admin/", admin.site.urls),
 ]

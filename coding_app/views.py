@@ -1,21 +1,16 @@
 """Server-rendered pages: interfaces only (check access, call a selector or service, render)."""
 
-from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponseForbidden, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
 
 from corpus import selectors as corpus_selectors
-from corpus import services as corpus_services
-from corpus.importers import ImportFileError
 
 from . import selectors
-from .access import AccessDenied, has_role, project_access_by_slug, sees_all_codings
+from .access import has_role, project_access_by_slug, sees_all_codings
 from .models import Code, Membership, Role
 
 POSTS_PER_PAGE = 25
@@ -35,7 +30,7 @@ def project_list(request):
     return render(request, "coding_app/project_list.html", {"memberships": memberships})
 
 
-def _project_context(membership) -> dict:
+def project_context(membership) -> dict:
     return {
         "project": membership.project,
         "membership": membership,
@@ -65,7 +60,7 @@ def project_detail(request, slug):
         .filter(post_id__in=[p.pk for p in page.object_list], coder=request.user)
         .values_list("post_id", flat=True)
     )
-    context = _project_context(membership) | {
+    context = project_context(membership) | {
         "page": page,
         "search": search,
         "batch_id": batch_id,
@@ -105,7 +100,7 @@ def post_detail(request, slug, pk):
         "api": {"codings": reverse("coding-list")},
         "sees_all": sees_all_codings(membership),
     }
-    context = _project_context(membership) | {
+    context = project_context(membership) | {
         "post": post,
         "page_data": page_data,
         "tree": tree,
@@ -140,7 +135,7 @@ def code_detail(request, slug, pk):
     while node is not None:
         path.insert(0, node)
         node = node.parent
-    context = _project_context(membership) | {
+    context = project_context(membership) | {
         "code": code,
         "path": path,
         "page": page,
@@ -148,36 +143,3 @@ def code_detail(request, slug, pk):
         "tree": selectors.code_tree(project=project, counts=selectors.coding_counts_by_code(membership=membership)),
     }
     return render(request, "coding_app/code_detail.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def import_list(request, slug):
-    membership = project_access_by_slug(request.user, slug)
-    project = membership.project
-    if request.method == "POST":
-        try:
-            project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
-        except AccessDenied as exc:
-            return HttpResponseForbidden(str(exc))
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, "Choose a file to import.")
-        else:
-            try:
-                corpus_services.import_batch_create(
-                    project=project, user=request.user, file_name=upload.name, fileobj=upload,
-                    fmt=request.POST.get("format", "auto"),
-                    mapping=corpus_services.mapping_parse(request.POST.get("mapping", "")),
-                )
-                messages.success(request, f"“{upload.name}” is being imported.")
-            except (ImportFileError, corpus_services.UploadTooLarge) as exc:
-                messages.error(request, str(exc))
-        return redirect("imports-page", slug=slug)
-    batches = corpus_selectors.import_batch_list(project=project)[:100]
-    context = _project_context(membership) | {
-        "batches": batches,
-        "max_upload_mb": settings.GROUNDED_MAX_UPLOAD_MB,
-        "running_ids": [b.pk for b in batches if b.status in ("queued", "running")],
-    }
-    return render(request, "coding_app/import_list.html", context)

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 
 class JobStatus(models.TextChoices):
+    DRAFT = "draft", "Awaiting column mapping"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -22,7 +23,12 @@ class ImportBatch(models.Model):
     )
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255)
+    name = models.CharField(max_length=200, blank=True, help_text="A label for the batch.")
     format = models.CharField(max_length=10, default="auto")
+    encoding = models.CharField(max_length=40, blank=True, help_text="Empty: detect.")
+    strict = models.BooleanField(
+        default=False, help_text="Import nothing if any row is rejected."
+    )
     mapping = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0, help_text="0 to 1")
@@ -31,6 +37,7 @@ class ImportBatch(models.Model):
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    near_duplicate_count = models.PositiveIntegerField(default=0)
     row_errors = models.JSONField(
         default=list, blank=True, help_text='Rejected rows: [{"row": N, "message": "..."}]'
     )
@@ -49,7 +56,7 @@ class ImportBatch(models.Model):
         verbose_name_plural = "import batches"
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.status})"
+        return f"{self.name or self.file_name} ({self.status})"
 
 
 class Post(models.Model):
@@ -89,3 +96,80 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"Post {self.external_id or self.pk}"
+
+
+class PostMark(models.Model):
+    """Theoretical selection: a researcher's judgement that a post is relevant or not."""
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="mark")
+    relevant = models.BooleanField()
+    note = models.TextField(blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.post_id}: {'relevant' if self.relevant else 'not relevant'}"
+
+
+class Sample(models.Model):
+    """A recorded selection: the criteria, the pool in order, the method and what it kept."""
+
+    class Method(models.TextChoices):
+        SYSTEMATIC = "systematic", "Systematic (every k-th)"
+        RANDOM = "random", "Simple random"
+        ALL = "all", "Whole pool"
+
+    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="samples")
+    name = models.CharField(max_length=200)
+    criteria = models.JSONField(default=dict, blank=True)
+    method = models.CharField(max_length=12, choices=Method.choices)
+    k = models.PositiveIntegerField(null=True, blank=True)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    n = models.PositiveIntegerField(null=True, blank=True, help_text="Size asked for (random).")
+    pool_ids = models.JSONField(default=list, help_text="The pool, in sampling order.")
+    marks = models.JSONField(default=dict, blank=True, help_text="Marks in force when sampled.")
+    post_ids = models.JSONField(default=list, help_text="The kept posts, in pool order.")
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="sample_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NearDuplicate(models.Model):
+    """A pair of posts whose texts are nearly the same (a repost with small edits)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        KEPT = "kept", "Both kept"
+        EXCLUDED = "excluded", "Later post marked not relevant"
+
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="near_duplicates"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="near_duplicates")
+    similar_to = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    similarity = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-similarity"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "similar_to"], name="near_duplicate_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} ≈ {self.similar_to_id} ({self.similarity:.2f})"

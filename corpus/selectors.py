@@ -40,3 +40,13 @@ def project_post_counts(*, project: Project) -> dict:
     return Post.objects.filter(project=project).filter(post_visible_q()).aggregate(
         posts=Count("id")
     )
+
+
+def near_duplicate_list(*, project: Project):
+    from .models import NearDuplicate
+
+    return (
+        NearDuplicate.objects.filter(project=project, status=NearDuplicate.Status.OPEN)
+        .select_related("post", "similar_to")
+        .order_by("-similarity", "id")
+    )

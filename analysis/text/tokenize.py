@@ -5,10 +5,23 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
-__all__ = ["DEFAULT", "TokenizeOptions", "count_words", "words"]
+__all__ = [
+    "DEFAULT",
+    "Token",
+    "TokenizeOptions",
+    "count_words",
+    "sentence_token_ranges",
+    "sentences",
+    "tokens",
+    "word_counts",
+    "words",
+]
 
 
 @dataclass(frozen=True)
@@ -18,6 +31,14 @@ class TokenizeOptions:
     drop_mentions: bool = True
     drop_numbers: bool = True
     casefold: bool = True
+
+
+class Token(NamedTuple):
+    """A word as ``words`` returns it and where it stands in the original text."""
+
+    word: str
+    start: int
+    end: int
 
 
 DEFAULT = TokenizeOptions()
@@ -32,8 +53,8 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
 @cache
-def _combining_marks() -> str:
-    """A regex character class body of every combining mark (categories Mn, Mc, Me).
+def _mark_ranges() -> tuple[tuple[int, int], ...]:
+    """Code point ranges of every combining mark (categories Mn, Mc, Me).
 
     Python's ``\\w`` excludes them, which would split words in Devanagari, Thai and other
     scripts at each vowel sign. Built once, on first use (about 0.1 s).
@@ -45,6 +66,10 @@ def _combining_marks() -> str:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
+    return tuple(ranges)
+
+
+def _class_body(ranges: Iterable[tuple[int, int]]) -> str:
     return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
         for a, b in ranges
@@ -52,19 +77,51 @@ def _combining_marks() -> str:
 
 
 @cache
-def _token_pattern() -> re.Pattern[str]:
-    segment = rf"[^\W_](?:[^\W_]|[{_combining_marks()}])*"
+def _combining_marks() -> str:
+    """A regex character class body of every combining mark."""
+    return _class_body(_mark_ranges())
+
+
+@cache
+def _one_mark() -> str:
+    """A regex matching one combining mark, fast on text that has none.
+
+    ``re`` tests a class holding code points above U+FFFF range by range, hundreds of
+    comparisons per character; the BMP part compiles to a lookup table, and the guard keeps
+    ordinary characters away from the slow astral part.
+    """
+    bmp = [(a, b) for a, b in _mark_ranges() if b <= 0xFFFF]
+    astral = [(a, b) for a, b in _mark_ranges() if a > 0xFFFF]
+    return rf"(?:[{_class_body(bmp)}]|(?=[\U00010000-\U0010ffff])[{_class_body(astral)}])"
+
+
+def _pattern_source(capture_kinds: bool) -> str:
+    # Possessive quantifiers and the unrolled loop (letters, then marks-and-letters) match
+    # exactly what "(?:letter|mark)*" would, without backtracking.
+    segment = rf"[^\W_]++(?:{_one_mark()}++[^\W_]*+)*+"
     # Digit groups such as 3.5 or 10,000 stay one word, so they count once.
     joiner = rf"(?:[{re.escape(_APOSTROPHES + _HYPHENS)}]|(?<=\d)[.,](?=\d))"
-    return re.compile(
-        rf"""
-        (?P<url>(?i:(?:https?://|www\.)\S+|\blnkd\.in/\S*))
-        | (?P<email>\w[\w.+-]*@[\w-]+(?:\.[\w-]+)+)
-        | (?P<mention>@\w+)
-        | (?P<word>{segment}(?:{joiner}{segment})*)
-        """,
-        re.VERBOSE,
-    )
+    # The lookahead only lets positions that can start a URL try the (slow) URL branch.
+    kinds = {
+        "url": r"(?=[hHwWlL])(?i:(?:https?://|www\.)\S+|\blnkd\.in/\S*)",
+        "email": r"\w[\w.+-]*+@[\w-]+(?:\.[\w-]+)+",
+        "mention": r"@\w+",
+    }
+    branches = [f"(?P<{k}>{v})" if capture_kinds else f"(?:{v})" for k, v in kinds.items()]
+    word = f"{segment}(?:{joiner}{segment})*+"
+    branches.append(f"(?P<word>{word})" if capture_kinds else f"({word})")
+    return "|".join(branches)
+
+
+@cache
+def _token_pattern() -> re.Pattern[str]:
+    return re.compile(_pattern_source(capture_kinds=True))
+
+
+@cache
+def _count_pattern() -> re.Pattern[str]:
+    """The same scan, for ``findall``: a word, or "" for a dropped URL, e-mail or mention."""
+    return re.compile(_pattern_source(capture_kinds=False))
 
 
 def _prepare(text: str, casefold: bool) -> str:
@@ -110,3 +167,195 @@ def words(text: str, options: TokenizeOptions = DEFAULT) -> list[str]:
 def count_words(text: str) -> int:
     """A post's word count: every word including numbers, without URLs, e-mails, mentions."""
     return len(words(text, _COUNTING))
+
+
+# --- Counting many texts ---------------------------------------------------------------
+
+# Texts are scanned in batches of about this many code points: one normalisation and one
+# findall per batch instead of per text.
+_BATCH_CHARS = 1 << 20
+
+
+def word_counts(texts: Iterable[str], options: TokenizeOptions = DEFAULT) -> Counter[str]:
+    """How often each word of ``words`` occurs in ``texts``, all texts together.
+
+    Equal to ``Counter(w for t in texts for w in words(t, options))`` but several times
+    faster: normalised texts are joined by newlines (a boundary no match crosses) and
+    counted with one ``findall`` per batch; joiners and number filtering are then applied
+    once per distinct word rather than once per occurrence.
+    """
+    if not (options.drop_urls and options.drop_emails and options.drop_mentions):
+        return Counter(w for text in texts for w in words(text, options))
+    counts: Counter[str] = Counter()
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        # Normalising text by text skips the ASCII ones, which NFKC leaves alone.
+        batch.append(text if text.isascii() else unicodedata.normalize("NFKC", text))
+        size += len(text)
+        if size >= _BATCH_CHARS:
+            _count_batch(batch, options, counts)
+            batch, size = [], 0
+    _count_batch(batch, options, counts)
+    return _clean_counts(counts, options)
+
+
+def _count_batch(batch: list[str], options: TokenizeOptions, counts: Counter[str]) -> None:
+    joined = "\n".join(batch)
+    counts.update(_count_pattern().findall(joined.casefold() if options.casefold else joined))
+
+
+def _clean_counts(counts: Counter[str], options: TokenizeOptions) -> Counter[str]:
+    counts.pop("", None)  # the dropped URLs, e-mails and mentions
+    for key in [k for k in counts if "\u2019" in k or "\u2010" in k]:
+        counts[key.translate(_JOINER_TO_ASCII)] += counts.pop(key)
+    if options.drop_numbers:
+        for key in [k for k in counts if not _HAS_LETTER.search(k)]:
+            del counts[key]
+    return counts
+
+
+# --- Offsets in the original text ------------------------------------------------------
+
+
+def tokens(text: str, options: TokenizeOptions = DEFAULT) -> list[Token]:
+    """The words of ``text`` (exactly ``words(text, options)``) with their original offsets.
+
+    ``start`` and ``end`` are code point offsets into ``text`` itself, not into its NFKC
+    form, so ``text[start:end]`` is the word as written ("𝗪𝗛𝗔𝗧", "ﬁnance", "Don’t").
+    Where normalisation merges or expands characters the span covers whole original
+    characters (a combining sequence, a ligature).
+    """
+    prepared, starts, ends = _offset_map(text, options.casefold)
+    spans = _spans_in(prepared, options, 0)
+    if starts is None:
+        return [Token(w, s, e) for w, s, e in spans]
+    return [Token(w, starts[s], ends[e - 1]) for w, s, e in spans]
+
+
+def _spans_in(text: str, options: TokenizeOptions, base: int) -> list[tuple[str, int, int]]:
+    # Mirrors _words_in, keeping each match's offsets.
+    found: list[tuple[str, int, int]] = []
+    for match in _token_pattern().finditer(text):
+        kind = match.lastgroup
+        if kind == "word":
+            word = match.group().translate(_JOINER_TO_ASCII)
+            if options.drop_numbers and not _HAS_LETTER.search(word):
+                continue
+            found.append((word, base + match.start(), base + match.end()))
+        elif not getattr(options, f"drop_{kind}s"):
+            inner = match.group().lstrip("@")
+            # _spaced replaces characters one for one, so offsets inside carry over.
+            offset = base + match.end() - len(inner)
+            found.extend(_spans_in(_spaced(inner, kind), options, offset))
+    return found
+
+
+@cache
+def _chunk_pattern() -> re.Pattern[str]:
+    # Pieces NFKC can normalise one at a time: ASCII runs not followed by a combining mark
+    # (kept one-to-one), else one character with the combining marks, or the Hangul vowel
+    # and final jamo, that compose with it.
+    mark = _one_mark()
+    jamo = r"[\u1160-\u11ff\ud7b0-\ud7ff]"
+    return re.compile(rf"[\x00-\x7f]+(?!{mark})|.(?:{mark}|{jamo})*", re.DOTALL)
+
+
+_WHITESPACE_CHUNKS = re.compile(r"\s+|\S+")
+
+
+def _offset_map(text: str, casefold: bool) -> tuple[str, list[int] | None, list[int] | None]:
+    """The prepared text and, per prepared code point, its original start and end offsets.
+
+    None for both maps when preparation changes no length (the usual case): casefolding
+    never shortens a character, so equal lengths mean a one-to-one correspondence.
+    """
+    prepared = _prepare(text, casefold)
+    if len(prepared) == len(text) and unicodedata.is_normalized("NFKC", text):
+        return prepared, None, None
+    for chunker in (_chunk_pattern(), _WHITESPACE_CHUNKS):
+        maps = _map_chunks(text, [m.span() for m in chunker.finditer(text)], casefold)
+        # Rare compositions across chunks (Hangul jamo) show as a mismatch: use coarser ones.
+        if maps[0] == prepared:
+            return maps
+    return _map_chunks(text, [(0, len(text))], casefold)
+
+
+def _map_chunks(
+    text: str, spans: list[tuple[int, int]], casefold: bool
+) -> tuple[str, list[int], list[int]]:
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in spans:
+        chunk = text[a:b]
+        piece = _prepare(chunk, casefold)
+        pieces.append(piece)
+        if chunk.isascii():
+            starts.extend(range(a, b))
+            ends.extend(range(a + 1, b + 1))
+        else:
+            starts.extend([a] * len(piece))
+            ends.extend([b] * len(piece))
+    return "".join(pieces), starts, ends
+
+
+# --- Sentences -------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(
+    r"(?P<stop>[.!?\u2026\u203c\u2047-\u2049\u3002\uff01\uff1f]+)[\"')\]}\u00bb\u201d\u2019]*"
+    r"|[\n\r\v\f\x85\u2028\u2029]"
+)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``: code point offsets, surrounding whitespace stripped.
+
+    A sentence ends after a run of . ! ? (or … ‼ ⁇ ⁈ ⁉ 。 ！ ？), with any closing quotes or
+    brackets right after it, and at every line break. A run with a letter or digit on both
+    sides ("3.5", "example.com", "U.S.A") does not end a sentence, so no word is ever cut.
+    Abbreviations followed by a space ("e.g. this") do end one: a known limit.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    for match in _SENTENCE_END.finditer(text):
+        if match.group("stop") is not None:
+            before, after = match.start(), match.end("stop")
+            if 0 < before and after < n and text[before - 1].isalnum() and text[after].isalnum():
+                continue
+            end, next_start = match.end(), match.end()
+        else:
+            end, next_start = match.start(), match.end()
+        _add_stripped(text, start, end, spans)
+        start = next_start
+    _add_stripped(text, start, n, spans)
+    return spans
+
+
+def _add_stripped(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    if stripped:
+        start += len(piece) - len(stripped)
+        spans.append((start, start + len(stripped.rstrip())))
+
+
+def sentence_token_ranges(
+    found: Sequence[Token], spans: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """For each sentence span, the ``[lo, hi)`` indices of the tokens inside it.
+
+    ``found`` and ``spans`` come from ``tokens`` and ``sentences`` of the same text. No word
+    crosses a sentence boundary, so every token lands in exactly one sentence.
+    """
+    ranges: list[tuple[int, int]] = []
+    i, n = 0, len(found)
+    for start, end in spans:
+        while i < n and found[i].start < start:
+            i += 1
+        lo = i
+        while i < n and found[i].start < end:
+            i += 1
+        ranges.append((lo, i))
+    return ranges

@@ -180,7 +180,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-jobs": {"task": "corpus.import_batch_sweep_stale", "schedule": 60.0},
+    "sweep-stale-imports": {"task": "corpus.import_batch_sweep_stale", "schedule": 60.0},
+    "sweep-stale-analyses": {"task": "analysis.analysis_sweep_stale", "schedule": 60.0},
 }
 # A job whose heartbeat is older than this is taken to belong to a dead worker.
 GROUNDED_JOB_STALE_SECONDS = int(os.environ.get("GROUNDED_JOB_STALE_SECONDS", "120"))

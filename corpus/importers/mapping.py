@@ -42,7 +42,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "datetime",
     ),
     "url": ("url", "link", "sharelink", "post_url", "permalink"),
-    "external_id": ("external_id", "id", "post_id", "urn", "index", "tweet_id"),
+    # share_urn: the column the linkedin reader adds (the post's URN from ShareLink).
+    "external_id": ("external_id", "id", "post_id", "urn", "share_urn", "index", "tweet_id"),
 }
 
 _IGNORED = re.compile(r"[\s_\-]+")

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import unicodedata
+from datetime import date, datetime, time
 
 from analysis.text.tokenize import count_words
 
@@ -68,6 +69,9 @@ def _metadata_value(value: object) -> object:
         return value if math.isfinite(value) else None
     if isinstance(value, str):
         return unicodedata.normalize("NFC", _clean(value))
+    if isinstance(value, datetime | date | time):
+        # Spreadsheet cells: ISO 8601 text, which JSON can hold and people can read.
+        return value.isoformat()
     return _clean(json.dumps(value, ensure_ascii=False, default=str))
 
 

@@ -1,4 +1,9 @@
-"""Streaming readers that turn CSV, JSON and JSON Lines files into numbered raw rows."""
+"""Streaming readers that turn post files into numbered raw rows.
+
+CSV/TSV, JSON and JSON Lines are read here; LinkedIn's Shares.csv is CSV with its text
+repaired (``linkedin``), Excel workbooks come from ``spreadsheet``, ZIP archives of .txt
+files from ``textfiles``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,26 @@ import csv
 import io
 import json
 import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import PurePath
 from typing import BinaryIO
 
+from . import linkedin
 from .base import ImportFileError, RawRow
+from .content import check_content, describe_content, is_zip, zip_looks_like_workbook
+from .spreadsheet import open_xlsx
+from .textfiles import open_text_zip
 
 HEAD_BYTES = 64 * 1024
 # Columns of JSON files are the keys seen in this many leading objects.
 COLUMN_SCAN_ROWS = 100
 CSV_DELIMITERS = ",;\t|"
+FORMATS = ("csv", "tsv", "json", "jsonl", "linkedin", "xlsx", "txt")
+# A ZIP upload that cannot seek is copied to a temporary file; it stays in memory up to this.
+SPOOL_MEMORY_BYTES = 32 * 1024 * 1024
 # Long posts (and pasted threads) exceed the csv module's default 128 KB field limit.
 CSV_FIELD_LIMIT = 10 * 1024 * 1024
 # A delimiter that never occurs in text: a one-column file must not be split on commas.
@@ -126,13 +141,40 @@ def _looks_like_jsonl(text: str) -> bool:
     return False
 
 
+def _first_csv_record(text: str) -> list[str]:
+    line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return []
+
+
+def _is_linkedin_head(head: bytes) -> bool:
+    return linkedin.is_linkedin_header(_first_csv_record(_head_text(head, detect_encoding(head))))
+
+
 def sniff_format(filename: str, head: bytes) -> str:
-    """ "csv", "json" or "jsonl": by the file name's extension first, else by content."""
+    """The format of a file from its name and first bytes (``HEAD_BYTES`` of them).
+
+    One of "csv", "json", "jsonl", "linkedin", "xlsx" or "txt". The extension decides
+    first (.xlsx → xlsx, .zip → txt, .csv/.tsv/.txt → csv, or linkedin when the header row
+    is exactly LinkedIn's Shares.csv header), then the content (a ZIP archive with Excel
+    parts → xlsx, another ZIP archive → txt, "[" → json, "{" → json or jsonl, else csv).
+    Raises ``ImportFileError`` for an empty file and for content that contradicts the
+    extension (``check_content``: a PNG or a ZIP named .csv, binary data named .json).
+    """
+    check_content(filename, head)
     suffix = PurePath(filename or "").suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix == ".zip":
+        return "txt"
     if suffix in (".csv", ".tsv", ".txt"):
-        return "csv"
+        return "linkedin" if _is_linkedin_head(head) else "csv"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
+    if is_zip(head):
+        return "xlsx" if zip_looks_like_workbook(head) else "txt"
     text = _head_text(head, detect_encoding(head))
     if suffix == ".json":
         return "jsonl" if _looks_like_jsonl(text) else "json"
@@ -141,34 +183,113 @@ def sniff_format(filename: str, head: bytes) -> str:
         return "json"
     if start == "{":
         return "jsonl" if _looks_like_jsonl(text) else "json"
-    return "csv"
+    return "linkedin" if _is_linkedin_head(head) else "csv"
+
+
+def _tell(fileobj: BinaryIO) -> int | None:
+    try:
+        return fileobj.tell() if fileobj.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _rewound(fileobj: BinaryIO, head: bytes, start: int | None) -> BinaryIO:
+    """The whole file, seekable, positioned at its start (``head`` was already read)."""
+    if start is not None:
+        fileobj.seek(start)
+        if start == 0:
+            return fileobj
+        # zipfile seeks from the end, so a file embedded at an offset is copied out.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+    if start is None:
+        spool.write(head)
+    shutil.copyfileobj(fileobj, spool)
+    spool.seek(0)
+    return spool
+
+
+def _refuse_binary(head: bytes, fmt: str, declared: str | None) -> None:
+    if declared and codecs.lookup(declared).name.startswith(("utf-16", "utf-32")):
+        return
+    kind = describe_content(head)
+    if kind is None:
+        return
+    label = {"json": "a JSON", "jsonl": "a JSON Lines", "linkedin": "a LinkedIn Shares.csv"}
+    hint = ""
+    if kind == "a ZIP archive":
+        hint = " Choose the xlsx format for an Excel workbook, or txt for a ZIP of .txt files."
+    raise ImportFileError(
+        f"The file does not look like {label.get(fmt, 'a CSV')} file: it starts like {kind}.{hint}"
+    )
 
 
 def open_rows(
-    fileobj: BinaryIO, fmt: str, encoding: str | None = None
+    fileobj: BinaryIO, fmt: str, encoding: str | None = None, *, sheet: str | None = None
 ) -> tuple[list[str], Iterator[RawRow]]:
     """The column names of a file and a streaming iterator over its rows.
 
-    ``fmt`` is "csv" (or "tsv"), "json", "jsonl" or "auto". A declared ``encoding`` wins
-    over detection. Whole-file problems raise ``ImportFileError`` (here, or from the
-    iterator if found later, e.g. a broken CSV quote); rows that cannot be read come out
-    as ``RawRow`` with ``error`` set, which ``normalize_row`` raises as ``RowError``.
+    ``fmt`` is "csv" (or "tsv"), "json", "jsonl", "linkedin", "xlsx", "txt" or "auto". A
+    declared ``encoding`` wins over detection (text formats only); ``sheet`` names the
+    sheet of a workbook (default: the first). Whole-file problems raise
+    ``ImportFileError`` (here, or from the iterator if found later, e.g. a broken CSV
+    quote); rows that cannot be read come out as ``RawRow`` with ``error`` set, which
+    ``normalize_row`` raises as ``RowError``.
+
+    - "linkedin": LinkedIn's Shares.csv. Rows have the file's columns plus ``share_urn``
+      (the post's URN decoded from ShareLink, e.g. ``urn:li:share:7345…``), and
+      ShareCommentary with LinkedIn's stray quotes around line breaks removed (see
+      ``linkedin.repair_text``). ``detect_mapping`` maps it as ``LINKEDIN_MAPPING``.
+    - "xlsx": see ``spreadsheet.open_xlsx``; "txt": a ZIP of .txt files, see
+      ``textfiles.open_text_zip``. Both need the whole file: an unseekable upload is copied
+      to a temporary file first. Both refuse ZIP bombs before decompressing anything.
+    - "csv", "json", "jsonl", "linkedin" refuse binary content (a ZIP, an image, NUL-laden
+      bytes without a UTF-16 BOM) with a message saying what the file looks like.
     """
+    start = _tell(fileobj)
     head = _read_head(fileobj)
     fmt = (fmt or "auto").lower()
-    if fmt == "auto":
-        fmt = sniff_format("", head)
     declared = _check_encoding(encoding) if encoding else None
     if not head:
         raise ImportFileError("The file is empty.")
+    if fmt == "auto":
+        fmt = sniff_format("", head)
+        if fmt in ("xlsx", "txt"):
+            source = _rewound(fileobj, head, start)
+            fmt = _zip_format(source)
+            return _open_zip_format(source, fmt, sheet)
+    if fmt in ("xlsx", "txt"):
+        return _open_zip_format(_rewound(fileobj, head, start), fmt, sheet)
+    if fmt not in FORMATS:
+        raise ImportFileError(
+            f"Unknown file format '{fmt}'. Choose {', '.join(FORMATS[:-1])} or {FORMATS[-1]}."
+        )
+    _refuse_binary(head, fmt, declared)
     chosen = declared or detect_encoding(head)
     if fmt in ("csv", "tsv"):
         return _open_csv(head, fileobj, chosen)
+    if fmt == "linkedin":
+        return _open_linkedin(head, fileobj, chosen)
     if fmt == "jsonl":
         return _open_jsonl(head, fileobj, chosen)
-    if fmt == "json":
-        return _open_json(head, fileobj, chosen)
-    raise ImportFileError(f"Unknown file format '{fmt}'. Choose csv, json or jsonl.")
+    return _open_json(head, fileobj, chosen)
+
+
+def _zip_format(source: BinaryIO) -> str:
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        names = set()
+    source.seek(0)
+    return "xlsx" if "xl/workbook.xml" in names else "txt"
+
+
+def _open_zip_format(
+    source: BinaryIO, fmt: str, sheet: str | None
+) -> tuple[list[str], Iterator[RawRow]]:
+    if fmt == "xlsx":
+        return open_xlsx(source, sheet=sheet)
+    return open_text_zip(source)
 
 
 def _text_stream(head: bytes, fileobj: BinaryIO, encoding: str) -> io.TextIOWrapper:
@@ -280,6 +401,35 @@ def _csv_rows(reader, columns: list[str], encoding: str) -> Iterator[RawRow]:
         fields: dict[str, object] = dict.fromkeys(columns)
         fields.update(zip(columns, values, strict=False))
         yield RawRow(number, fields)
+
+
+# --- LinkedIn Shares.csv ----------------------------------------------------------------
+
+
+def _open_linkedin(
+    head: bytes, fileobj: BinaryIO, encoding: str
+) -> tuple[list[str], Iterator[RawRow]]:
+    columns, rows = _open_csv(head, fileobj, encoding)
+    missing = [name for name in linkedin.REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ImportFileError(
+            "This does not look like LinkedIn's Shares.csv: it has no "
+            f"{', '.join(missing)} column. Its columns are: {', '.join(columns)}. "
+            "Choose the csv format for other files."
+        )
+    text_column = "ShareCommentary"
+
+    def repaired() -> Iterator[RawRow]:
+        for row in rows:
+            if not row.error:
+                row.fields[text_column] = linkedin.repair_text(row.fields.get(text_column))
+                row.fields[linkedin.SHARE_URN_COLUMN] = linkedin.share_urn(
+                    row.fields.get("ShareLink")
+                )
+            yield row
+
+    extra = [] if linkedin.SHARE_URN_COLUMN in columns else [linkedin.SHARE_URN_COLUMN]
+    return columns + extra, repaired()
 
 
 # --- JSON Lines and JSON -----------------------------------------------------------------

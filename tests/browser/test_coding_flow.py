@@ -135,6 +135,10 @@ def test_admin_imports_csv_in_browser_and_sees_progress_then_counts(page, live_s
     page.goto(f"{live_server.url}/p/{team.project.slug}/imports/")
     page.set_input_files("input[type=file]", str(path))
     page.click("#import-form button[type=submit]")
+    # The column mapping page previews the first rows with the detected columns chosen.
+    assert page.locator("select[name=map_text]").input_value() == "text"
+    assert "learners want skills" in page.locator("table.preview").inner_text()
+    page.click("#mapping-form button.primary")
     row = page.locator("tr[data-batch]").first
     row.wait_for()
     assert row.locator("progress").count() == 1  # drawn while the job is queued or running

@@ -90,12 +90,23 @@ def test_import_page_upload_is_admin_only(client, team, django_capture_on_commit
     assert client.post(url, {"file": upload}).status_code == 403
     assert not ImportBatch.objects.exists()
     client.force_login(team.admin)
-    upload = SimpleUploadedFile("p.csv", b"text\nSkills and access\n")
+    upload = SimpleUploadedFile("p.csv", b"body,who\nSkills and access,Ann\n")
+    response = client.post(url, {"file": upload})
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == f"{url}{batch.pk}/mapping/"
+    mapping_page = client.get(response["Location"]).content.decode()
+    assert "Skills and access" in mapping_page  # the preview of the first rows
+    assert '<option value="body" selected>' in mapping_page  # detected text column
+    client.force_login(team.supervisor)
+    assert client.post(response["Location"], {"map_text": "body"}).status_code == 403
+    client.force_login(team.admin)
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(url, {"file": upload}).status_code == 302
+        client.post(response["Location"], {"map_text": "body", "map_author": "who"})
     html = client.get(url).content.decode()
-    assert "is being imported" in html
     assert "Succeeded" in html and "p.csv" in html
+    from corpus.models import Post
+
+    assert Post.objects.get().author == "Ann"
 
 
 def test_d3_is_served_from_npm_as_static_file(client):

@@ -235,8 +235,8 @@ def test_open_rows_sniffs_format_when_auto():
 
 
 def test_open_rows_rejects_unknown_format():
-    with pytest.raises(ImportFileError, match="Unknown file format 'xlsx'"):
-        read(b"text\nhi\n", fmt="xlsx")
+    with pytest.raises(ImportFileError, match="Unknown file format 'pdf'"):
+        read(b"text\nhi\n", fmt="pdf")
 
 
 # --- JSON Lines ---------------------------------------------------------------------------

@@ -19,7 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--project", required=True, help="project slug")
-        parser.add_argument("--format", default="auto", choices=["auto", "csv", "json", "jsonl"])
+        parser.add_argument("--format", default="auto", choices=services.FORMATS)
+        parser.add_argument("--encoding", default="", help="e.g. cp1252 (default: detect)")
+        parser.add_argument(
+            "--strict", action="store_true", help="import nothing if any row is rejected"
+        )
+        parser.add_argument("--batch-name", default="", help="a label for the batch")
         parser.add_argument(
             "--map", default="", help="text=COL,author=COL,posted_at=COL,url=COL,external_id=COL"
         )
@@ -44,10 +49,16 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
 
-        batch = services.import_batch_create(
-            project=project, user=user, file_name=path.name, fmt=options["format"],
-            mapping=mapping, enqueue=False,
-        )
+
+        try:
+            batch = services.import_batch_create(
+                project=project, user=user, file_name=path.name, fmt=options["format"],
+                mapping=mapping, name=options["batch_name"], encoding=options["encoding"],
+                strict=options["strict"], enqueue=False,
+            )
+        except ImportFileError as exc:
+            self._finish(options, None, str(exc))
+            sys.exit(1)
         batch = services.import_batch_run(batch_id=batch.pk, path=path)
         failed = batch.status != JobStatus.SUCCEEDED
         self._finish(options, batch, batch.message)
@@ -62,6 +73,7 @@ class Command(BaseCommand):
                 "imported": batch.imported_count if batch else 0,
                 "duplicates": batch.duplicate_count if batch else 0,
                 "rejected": batch.rejected_count if batch else 0,
+                "near_duplicates": batch.near_duplicate_count if batch else 0,
                 "errors": (batch.row_errors if batch else []),
                 "warnings": (batch.row_warnings if batch else []),
                 "message": message,

@@ -1,5 +1,6 @@
-"""Every write of the corpus: creating import jobs and running them."""
+"""Import jobs: creating them, running them, cancelling them, sweeping stale ones."""
 
+import codecs
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -9,12 +10,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
 from coding_app.models import Project
 
-from .importers import (
+from ..importers import (
     ImportFileError,
     PostRecord,
     RowError,
@@ -23,10 +24,12 @@ from .importers import (
     open_rows,
     sniff_format,
 )
-from .models import ImportBatch, JobStatus, Post
+from ..models import ImportBatch, JobStatus
+from ..writer import PostWriter
 
 logger = logging.getLogger(__name__)
 
+FORMATS = ("auto", "csv", "tsv", "json", "jsonl", "linkedin", "xlsx", "txt")
 CHUNK_ROWS = 1000
 # Row messages kept on the job row; the counts are always complete.
 MAX_ROW_MESSAGES = 1000
@@ -67,11 +70,25 @@ def import_batch_create(
     fileobj=None,
     fmt: str = "auto",
     mapping: dict[str, str] | None = None,
+    name: str = "",
+    encoding: str = "",
+    strict: bool = False,
     enqueue: bool = True,
+    draft: bool = False,
 ) -> ImportBatch:
-    """Create the job row (QUEUED), keep the file, and enqueue the import after commit."""
+    """Create the job row (QUEUED), keep the file, and enqueue the import after commit.
+
+    A `draft` batch keeps the file and waits for the admin to confirm the column mapping.
+    """
     if fileobj is not None and getattr(fileobj, "size", None) is not None:
         upload_check_size(size=fileobj.size)
+    if fmt not in FORMATS:
+        raise ImportFileError(f"Unknown format “{fmt}”; choose one of {', '.join(FORMATS)}.")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise ImportFileError(f"Unknown text encoding “{encoding}” (try utf-8 or cp1252).") from exc
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project,
@@ -79,18 +96,75 @@ def import_batch_create(
             file_name=Path(file_name).name[:255],
             format=fmt,
             mapping=mapping or {},
+            name=name[:200],
+            encoding=encoding,
+            strict=strict,
+            status=JobStatus.DRAFT if draft else JobStatus.QUEUED,
         )
         if fileobj is not None:
             batch.file.save(Path(file_name).name, File(fileobj), save=True)
-        if enqueue:
-            from .tasks import import_batch_run_task
+        if enqueue and not draft:
+            from ..tasks import import_batch_run_task
 
             transaction.on_commit(lambda: import_batch_run_task.delay(batch.pk))
     return batch
 
 
+def import_batch_preview(*, batch: ImportBatch, rows: int = 8) -> dict:
+    """The first rows of an uploaded file and the detected mapping, for the mapping page."""
+    preview = {"columns": [], "rows": [], "mapping": {}, "format": batch.format, "error": ""}
+    try:
+        with batch.file.open("rb") as fileobj:
+            fmt = _resolve_format(batch, fileobj)
+            preview["format"] = fmt
+            columns, iterator = open_rows(fileobj, fmt, encoding=batch.encoding or None)
+            preview["columns"] = columns
+            for raw in iterator:
+                preview["rows"].append(
+                    {"number": raw.number, "cells": [raw.fields.get(c, "") for c in columns],
+                     "error": getattr(raw, "error", None)}
+                )
+                if len(preview["rows"]) >= rows:
+                    break
+        try:
+            preview["mapping"] = detect_mapping(preview["columns"], batch.mapping or None)
+        except ImportFileError as exc:
+            preview["error"] = str(exc)
+    except ImportFileError as exc:
+        preview["error"] = str(exc)
+    return preview
+
+
+@transaction.atomic
+def import_batch_start(
+    *, batch: ImportBatch, mapping: dict[str, str], fmt: str | None = None,
+    encoding: str | None = None, strict: bool | None = None, name: str | None = None,
+) -> ImportBatch:
+    """Queue a draft batch with the mapping the admin chose."""
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != JobStatus.DRAFT:
+        return batch
+    batch.mapping = {field: column for field, column in mapping.items() if column}
+    if fmt is not None:
+        batch.format = fmt
+    if encoding is not None:
+        batch.encoding = encoding
+    if strict is not None:
+        batch.strict = strict
+    if name is not None:
+        batch.name = name[:200]
+    batch.status = JobStatus.QUEUED
+    batch.save()
+    from ..tasks import import_batch_run_task
+
+    transaction.on_commit(lambda: import_batch_run_task.delay(batch.pk))
+    return batch
+
+
 def import_batch_cancel(*, batch: ImportBatch) -> ImportBatch:
-    ImportBatch.objects.filter(pk=batch.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+    ImportBatch.objects.filter(
+        pk=batch.pk, status__in=[JobStatus.DRAFT, JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled."
     )
     batch.refresh_from_db()
@@ -116,11 +190,7 @@ def import_batch_run(*, batch_id: int, path: str | Path | None = None) -> Import
     Posts are written in chunks; they stay invisible (the batch is not SUCCEEDED) until
     the end, and a failed, cancelled or re-run batch deletes what it wrote.
     """
-    now = timezone.now()
-    claimed = ImportBatch.objects.filter(pk=batch_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1,
-        progress=0.0, message="",
-    )
+    claimed = job_claim(ImportBatch, batch_id)
     if not claimed:
         logger.info("import batch %s: already claimed or finished; skipping", batch_id)
         return None
@@ -149,20 +219,16 @@ def import_batch_run(*, batch_id: int, path: str | Path | None = None) -> Import
 
 def _fail(batch: ImportBatch, message: str) -> None:
     batch.posts.all().delete()
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=JobStatus.FAILED, message=message, finished_at=timezone.now()
-    )
+    job_fail(ImportBatch, batch.pk, message)
 
 
 def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
-    columns, rows = open_rows(fileobj, _resolve_format(batch, fileobj), encoding=None)
+    columns, rows = open_rows(fileobj, _resolve_format(batch, fileobj), encoding=batch.encoding or None)
     mapping = detect_mapping(columns, batch.mapping or None)
     counts = {"total": 0, "imported": 0, "duplicates": 0, "rejected": 0}
     errors: list[dict] = []
     warnings: list[dict] = []
-    seen_hashes: set[str] = set()
-    seen_ids: set[str] = set()
-    seen_urls: set[str] = set()
+    writer = PostWriter(project_id=batch.project_id, batch_id=batch.pk)
     last_progress = time.monotonic()
 
     for chunk in _chunks(rows, CHUNK_ROWS):
@@ -172,6 +238,11 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
             try:
                 record = normalize_row(raw, mapping)
             except RowError as exc:
+                if batch.strict:
+                    raise ImportFileError(
+                        f"Row {raw.number}: {exc}. Strict mode imports nothing when a row is "
+                        "rejected; fix the row or import without strict mode."
+                    ) from exc
                 counts["rejected"] += 1
                 if len(errors) < MAX_ROW_MESSAGES:
                     errors.append({"row": raw.number, "message": str(exc)})
@@ -181,47 +252,19 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
                     warnings.append({"row": record.row, "message": warning})
             records.append(record)
 
-        existing = _existing_keys(batch, records)
-        new_posts = []
-        for record in records:
-            keys = (record.content_hash, record.external_id, record.url)
-            if (
-                record.content_hash in seen_hashes
-                or (record.external_id and record.external_id in seen_ids)
-                or (record.url and record.url in seen_urls)
-                or any(key and key in existing for key in keys)
-            ):
-                counts["duplicates"] += 1
-                continue
-            seen_hashes.add(record.content_hash)
-            if record.external_id:
-                seen_ids.add(record.external_id)
-            if record.url:
-                seen_urls.add(record.url)
-            new_posts.append(_post_from_record(batch, record))
-        Post.objects.bulk_create(new_posts, batch_size=CHUNK_ROWS)
-        counts["imported"] += len(new_posts)
+        inserted, duplicates = writer.write(records)
+        counts["imported"] += len(inserted)
+        counts["duplicates"] += len(duplicates)
 
         if time.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
             last_progress = time.monotonic()
             _heartbeat(batch, counts, _position(fileobj, total))
 
-    with transaction.atomic():
-        # Finish only if nobody cancelled meanwhile (conditional UPDATE, not a read-then-write).
-        finished = ImportBatch.objects.filter(pk=batch.pk, status=JobStatus.RUNNING).update(
-            status=JobStatus.SUCCEEDED,
-            progress=1.0,
-            heartbeat_at=timezone.now(),
-            finished_at=timezone.now(),
-            total_rows=counts["total"],
-            imported_count=counts["imported"],
-            duplicate_count=counts["duplicates"],
-            rejected_count=counts["rejected"],
-            row_errors=errors,
-            row_warnings=warnings,
-            mapping=mapping,
-            message=_summary(counts),
-        )
+    finished = job_finish(
+        ImportBatch, batch.pk, total_rows=counts["total"], imported_count=counts["imported"],
+        duplicate_count=counts["duplicates"], rejected_count=counts["rejected"],
+        row_errors=errors, row_warnings=warnings, mapping=mapping, message=_summary(counts),
+    )
     if not finished:
         raise _Cancelled
 
@@ -234,15 +277,11 @@ def _summary(counts: dict) -> str:
 
 
 def _heartbeat(batch: ImportBatch, counts: dict, progress: float) -> None:
-    updated = ImportBatch.objects.filter(pk=batch.pk, status=JobStatus.RUNNING).update(
-        progress=min(progress, 0.99),
-        heartbeat_at=timezone.now(),
-        total_rows=counts["total"],
-        imported_count=counts["imported"],
-        duplicate_count=counts["duplicates"],
+    if not job_heartbeat(
+        ImportBatch, batch.pk, progress=progress, total_rows=counts["total"],
+        imported_count=counts["imported"], duplicate_count=counts["duplicates"],
         rejected_count=counts["rejected"],
-    )
-    if not updated:
+    ):
         raise _Cancelled
 
 
@@ -261,64 +300,41 @@ def _resolve_format(batch: ImportBatch, fileobj) -> str:
     return sniff_format(batch.file_name, head)
 
 
-def _existing_keys(batch: ImportBatch, records: list[PostRecord]) -> set[str]:
-    """Hashes, external ids and URLs of these records already in the project."""
-    if not records:
-        return set()
-    hashes = {r.content_hash for r in records}
-    ids = {r.external_id for r in records if r.external_id}
-    urls = {r.url for r in records if r.url}
-    query = Q(content_hash__in=hashes)
-    if ids:
-        query |= Q(external_id__in=ids)
-    if urls:
-        query |= Q(url__in=urls)
-    found: set[str] = set()
-    rows = (
-        Post.objects.filter(project_id=batch.project_id)
-        .exclude(batch_id=batch.pk)
-        .filter(query)
-        .values_list("content_hash", "external_id", "url")
-    )
-    for content_hash, external_id, url in rows:
-        found.add(content_hash)
-        if external_id in ids:
-            found.add(external_id)
-        if url in urls:
-            found.add(url)
-    return found
+@transaction.atomic
+def import_batch_delete(*, batch: ImportBatch, confirm: bool = False) -> int:
+    """Delete a batch and its posts. Refused while it runs, and when its posts carry
+    codings unless the admin confirms; returns the number of codings deleted with it."""
+    from coding_app.models import Coding
+
+    if batch.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise ImportFileError("Cancel the import before deleting the batch.")
+    codings = Coding.objects.filter(post__batch=batch).count()
+    if codings and not confirm:
+        raise BatchHasCodings(codings)
+    batch.posts.all().delete()
+    if batch.file:
+        batch.file.delete(save=False)
+    batch.delete()
+    return codings
 
 
-def _post_from_record(batch: ImportBatch, record: PostRecord) -> Post:
-    return Post(
-        project_id=batch.project_id,
-        batch=batch,
-        external_id=record.external_id[:255],
-        author=record.author[:255],
-        author_headline=record.author_headline[:500],
-        posted_at=record.posted_at,
-        url=record.url[:2000],
-        text=record.text,
-        word_count=record.word_count,
-        content_hash=record.content_hash,
-        metadata=record.metadata,
-    )
+class BatchHasCodings(Exception):
+    def __init__(self, count: int):
+        super().__init__(
+            f"The posts of this batch carry {count} coding{'s' if count != 1 else ''}; "
+            "deleting the batch deletes them too. Confirm to delete anyway."
+        )
+        self.count = count
 
 
 def import_batch_sweep_stale() -> int:
-    """Re-queue jobs whose worker died (stale heartbeat); give up after three attempts."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.GROUNDED_JOB_STALE_SECONDS)
-    stale = ImportBatch.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
-    requeued = 0
-    for batch in stale:
-        if batch.attempts >= 3:
-            _fail(batch, "The import was interrupted three times (a worker stopped); giving up.")
-            continue
-        if ImportBatch.objects.filter(
-            pk=batch.pk, status=JobStatus.RUNNING, heartbeat_at__lt=cutoff
-        ).update(status=JobStatus.QUEUED, message="Restarting after a worker stopped."):
-            from .tasks import import_batch_run_task
+    """Re-queue imports whose worker died (stale heartbeat); give up after three attempts."""
+    from ..tasks import import_batch_run_task
 
-            import_batch_run_task.delay(batch.pk)
-            requeued += 1
-    return requeued
+    return job_sweep_stale(
+        ImportBatch,
+        requeue=lambda pk: import_batch_run_task.delay(pk),
+        on_give_up=lambda batch: _fail(
+            batch, "The import was interrupted three times (a worker stopped); giving up."
+        ),
+    )

@@ -1,0 +1,97 @@
+"""Computed outputs: analysis jobs (word frequency, word tree, keyword in context) and results."""
+
+from django.conf import settings
+from django.db import models
+
+from corpus.models import JobStatus
+
+
+class AnalysisJob(models.Model):
+    class Kind(models.TextChoices):
+        FREQUENCY = "frequency", "Word frequency"
+        WORDTREE = "wordtree", "Word tree"
+        KWIC = "kwic", "Keyword in context"
+
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="analysis_jobs"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    params = models.JSONField(default=dict)
+    # The same query on an unchanged corpus reuses a finished job (see services.analysis_request).
+    params_hash = models.CharField(max_length=64)
+    corpus_version = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0)
+    message = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "kind", "params_hash", "corpus_version"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.status})"
+
+
+class StopWord(models.Model):
+    """A project's own stop words, added to (or removed from) the shipped English list."""
+
+    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="stop_words")
+    word = models.CharField(max_length=100)
+    excluded = models.BooleanField(
+        default=False, help_text="Take this word out of the shipped list for this project."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "word"], name="stopword_unique_word"),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SynonymGroup(models.Model):
+    """Words counted as one in a frequency query, e.g. micro-credential / microcredential."""
+
+    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="synonym_groups")
+    label = models.CharField(max_length=100)
+    members = models.JSONField(default=list, help_text="Words or phrases counted as the label.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "label"], name="synonym_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class TokenCounts(models.Model):
+    """Raw word counts of one scope at one corpus version, so a query with other filters
+    (top N, minimum length, stop words, grouping) only aggregates instead of re-reading posts."""
+
+    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="+")
+    scope_key = models.CharField(max_length=64)
+    corpus_version = models.CharField(max_length=64)
+    documents = models.PositiveIntegerField()
+    counts = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "scope_key", "corpus_version"], name="tokencounts_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"counts {self.scope_key[:8]}@{self.corpus_version[:8]}"

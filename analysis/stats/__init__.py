@@ -1,0 +1,1 @@
+"""Pure-Python inter-coder agreement statistics (no Django, standard library only)."""

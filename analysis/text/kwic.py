@@ -1,0 +1,148 @@
+"""Keyword in context: every occurrence of a word or phrase with the words around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from analysis.text.frequency import Grouping, PhraseMatcher, stem, synonym_members
+from analysis.text.tokenize import (
+    DEFAULT,
+    Token,
+    TokenizeOptions,
+    sentence_token_ranges,
+    sentences,
+    tokens,
+    word_counts,
+    words,
+)
+
+__all__ = ["KwicLine", "Occurrence", "find_occurrences", "keyword_in_context"]
+
+
+@dataclass
+class KwicLine:
+    doc_id: object
+    left: str
+    keyword: str
+    right: str
+    start: int
+    end: int
+    sentence_start: int
+    sentence_end: int
+
+
+@dataclass(frozen=True, eq=False)
+class Occurrence:
+    """One match of a keyword: tokens ``[first, last)`` of ``found``, inside one sentence."""
+
+    doc_id: object
+    text: str
+    found: list[Token]
+    first: int
+    last: int
+    # Token indices [lo, hi) and code point span of the sentence holding the match.
+    sentence_tokens: tuple[int, int]
+    sentence: tuple[int, int]
+    # What the keyword resolved to: its normalised words, or the synonym group label.
+    label: str
+
+    @property
+    def matched(self) -> str:
+        """The matched words, normalised, joined by spaces."""
+        return " ".join(token.word for token in self.found[self.first : self.last])
+
+
+def _resolve(
+    keyword: str, grouping: Grouping, options: TokenizeOptions
+) -> tuple[dict[tuple[str, ...], str], Callable[[str], str] | None]:
+    """The phrases to look for (as keys) with their labels, and the word -> key function."""
+    target = tuple(words(keyword, options))
+    if not target:
+        raise ValueError(f"keyword {keyword!r} has no words")
+    label = " ".join(target)
+    if grouping == "exact":
+        return {target: label}, None
+    if grouping == "stem":
+        return {tuple(stem(word) for word in target): label}, stem
+    if not isinstance(grouping, Mapping):
+        raise ValueError(f"grouping must be 'exact', 'stem' or a mapping, not {grouping!r}")
+    members = synonym_members(grouping, options)
+    group = members.get(target)
+    if group is None:
+        return {target: label}, None
+    return {key: group for key, name in members.items() if name == group}, None
+
+
+def find_occurrences(
+    docs: Iterable[tuple[object, str]],
+    keyword: str,
+    *,
+    grouping: Grouping = "exact",
+    options: TokenizeOptions = DEFAULT,
+) -> Iterator[Occurrence]:
+    """Every occurrence of ``keyword`` in ``docs`` (``(doc_id, text)`` pairs), in order.
+
+    ``keyword`` is a word or phrase, read with the same word definition as the texts and
+    matched on consecutive words of one sentence (a phrase never spans a sentence end).
+    With ``grouping="stem"`` words match by Snowball stem; with a synonym mapping a keyword
+    that is a member or label of a group matches every member of that group. Matches are
+    leftmost-longest and never overlap.
+    """
+    phrases, key_of = _resolve(keyword, grouping, options)
+    matcher = PhraseMatcher(phrases)
+    first_words = {phrase[0] for phrase in phrases}
+    for doc_id, text in docs:
+        # Most texts lack the keyword: a plain word count rules them out several times
+        # faster than locating every token.
+        present = word_counts((text,), options).keys()
+        if first_words.isdisjoint(map(key_of, present) if key_of else present):
+            continue
+        found = tokens(text, options)
+        keys = [token.word for token in found]
+        if key_of is not None:
+            keys = [key_of(key) for key in keys]
+        spans = sentences(text)
+        for span, (lo, hi) in zip(spans, sentence_token_ranges(found, spans), strict=True):
+            for first, last, label in matcher.find(keys, lo, hi):
+                yield Occurrence(doc_id, text, found, first, last, (lo, hi), span, label)
+
+
+def keyword_in_context(
+    docs: Iterable[tuple[object, str]],
+    keyword: str,
+    *,
+    width: int = 5,
+    grouping: Grouping = "exact",
+    options: TokenizeOptions = DEFAULT,
+) -> list[KwicLine]:
+    """A KWIC line per occurrence of ``keyword`` (see ``find_occurrences`` for matching).
+
+    ``left`` and ``right`` are the original text from up to ``width`` words before the
+    match and to up to ``width`` words after it, whitespace next to the keyword trimmed.
+    They stop at the ends of the text but not at sentence ends, so context may run into
+    the neighbouring sentence; ``sentence_start``/``sentence_end`` give the match's own
+    sentence. ``keyword``, ``start`` and ``end`` are the matched original text and offsets.
+    """
+    width = max(width, 0)
+    lines: list[KwicLine] = []
+    for occ in find_occurrences(docs, keyword, grouping=grouping, options=options):
+        found, text = occ.found, occ.text
+        start, end = found[occ.first].start, found[occ.last - 1].end
+        left_from = max(occ.first - width, 0)
+        right_to = min(occ.last + width, len(found))
+        left = text[found[left_from].start : start].rstrip() if left_from < occ.first else ""
+        right = text[end : found[right_to - 1].end].lstrip() if right_to > occ.last else ""
+        lines.append(
+            KwicLine(
+                doc_id=occ.doc_id,
+                left=left,
+                keyword=text[start:end],
+                right=right,
+                start=start,
+                end=end,
+                sentence_start=occ.sentence[0],
+                sentence_end=occ.sentence[1],
+            )
+        )
+    return lines

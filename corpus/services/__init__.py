@@ -1,0 +1,26 @@
+"""Every write of the corpus: import jobs, marks, samples and assignments."""
+
+from .imports import (  # noqa: F401
+    CHUNK_ROWS,
+    FORMATS,
+    BatchHasCodings,
+    UploadTooLarge,
+    import_batch_cancel,
+    import_batch_create,
+    import_batch_delete,
+    import_batch_preview,
+    import_batch_run,
+    import_batch_start,
+    import_batch_sweep_stale,
+    mapping_parse,
+    upload_check_size,
+)
+from .samples import (  # noqa: F401
+    assignment_bulk_create,
+    coders_of,
+    criteria_q,
+    pool_list,
+    post_mark_set,
+    sample_create,
+    sample_rerun,
+)

@@ -1,0 +1,77 @@
+"""Chromium: run a word frequency query, see the cloud and table, open and re-root a word tree,
+export figures, and draw a recorded sample from the criteria page."""
+
+import pytest
+
+from tests.factories import PostFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TEXTS = [
+    "Skills gaps are real. Employers want skills, not degrees.",
+    "Micro-credentials widen access to learning. Access matters for adults!",
+    "Skills gaps hurt workers. Closing skills gaps takes access to training.",
+    "Employers say badges show skills quickly.",
+]
+
+
+def test_frequency_cloud_table_word_tree_reroot_and_svg_export(page, live_server, login, team):
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/analysis/")
+    page.click("#frequency-form button[type=submit]")
+    page.locator("#cloud svg text.cloud-word").first.wait_for()
+    words = page.locator("#cloud svg text.cloud-word").evaluate_all("ts => ts.map(t => t.dataset.word)")
+    assert "skills" in words
+
+    page.click(".tabs button[data-tab=table]")
+    first_row = page.locator("#freq-table tbody tr").first
+    assert first_row.locator(".word-link").inner_text() == "skills"
+    assert first_row.locator("td").nth(2).inner_text() == "5"
+
+    with page.expect_download() as download_info:
+        page.click("[data-export=table-csv]")
+    csv_text = open(download_info.value.path(), encoding="utf-8-sig").read()
+    assert csv_text.splitlines()[1].startswith("1,skills,5,")
+
+    first_row.locator(".word-link").click()
+    page.locator("#tree svg text.root").wait_for()
+    assert page.locator("#tree svg text.root").get_attribute("data-phrase") == "skills"
+    assert page.locator("#kwic tbody tr").count() == 5
+
+    page.locator('#tree svg text.branch.right[data-phrase^="gaps"]').first.click()
+    page.locator("#branch-panel").wait_for()
+    page.click("#reroot")
+    page.wait_for_function("document.querySelector('#tree svg text.root')?.dataset.phrase === 'skills gaps'")
+    assert page.locator("#word-root").inner_text() == "skills gaps"
+
+    with page.expect_download() as download_info:
+        page.click("[data-export=tree-svg]")
+    svg = open(download_info.value.path(), encoding="utf-8").read()
+    assert svg.startswith("<svg") and "skills gaps" in svg
+
+
+def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, team):
+    from datetime import UTC, datetime, timedelta
+
+    for i in range(45):
+        PostFactory(project=team.project, text=f"Post {i} " + "skills " * 110, word_count=112,
+                    posted_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=i))
+    for i in range(5):
+        PostFactory(project=team.project, text=f"Short post {i}", word_count=3)
+    login(team.supervisor.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/sampling/")
+    assert page.locator("#pool-count").inner_text() == "50"
+    page.fill("input[name=min_words]", "100")
+    page.wait_for_function("document.getElementById('pool-count').textContent === '45'")
+    page.click("#criteria-form button[type=submit]")
+    page.fill("#sample-form input[name=name]", "Study sample")
+    page.fill("#sample-form input[name=k]", "3")
+    page.fill("#sample-form input[name=start]", "2")
+    page.click("#sample-form button[type=submit]")
+    sentence = page.locator("#methods-sentence").inner_text()
+    assert sentence.startswith("45 posts met the criteria (at least 100 words)")
+    assert "15 posts" in sentence
+    page.click("#assign-form button[type=submit]")
+    assert "Assigned 15 posts to 3 coders" in page.locator(".messages").inner_text()

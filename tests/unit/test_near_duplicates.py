@@ -1,0 +1,220 @@
+"""Unit tests of MinHash/LSH near-duplicate detection (no database)."""
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from analysis.text.tokenize import words
+from corpus.near_duplicates import (
+    BANDS,
+    EMPTY,
+    NUM_PERM,
+    ROWS,
+    NearDuplicateIndex,
+    estimated_similarity,
+    find_near_duplicates,
+    jaccard,
+    minhash_signature,
+    shingles,
+)
+
+INFLUENCERS_CSV = (
+    Path(__file__).resolve().parents[3] / "shared/data/corpora/linkedin_influencers_1600.csv"
+)
+
+POST = (
+    "I'm off for a 10-day Vipassana meditation program. No phone, laptop, or speaking. "
+    "I've heard good things about it and am curious how it will feel to be away from "
+    "technology for this long. I've scheduled a few posts, so you'll still see stuff here, "
+    "but I won't be replying to comments or messages until I'm back next Sunday evening. "
+    "See you all on the other side, hopefully calmer and with fresh ideas for the team. "
+    "Why now? The last year has been a blur of launches, hiring and late-night debugging, "
+    "and I noticed that I rarely sit with a single thought for more than a few minutes. "
+    "Friends who have done the course describe the first three days as the hardest, when "
+    "the mind keeps reaching for a screen that is not there. After that, they say, the "
+    "silence becomes a kind of company. I'm not expecting enlightenment, just a reset, and "
+    "maybe a better sense of which of my habits are choices and which are reflexes."
+)
+# The same post reposted with three words changed (far apart).
+REPOST = POST.replace("10-day", "ten-day").replace("launches", "releases").replace("reset", "pause")
+UNRELATED = (
+    "Our quarterly results are in and the numbers tell an interesting story about how "
+    "customers in smaller cities adopted the new payments feature faster than anyone in the "
+    "product team expected, which changes our roadmap priorities for the coming year."
+)
+
+
+def edited_copy(text: str, changes: int, seed: int) -> str:
+    rng = random.Random(seed)
+    tokens = text.split()
+    for _ in range(changes):
+        tokens[rng.randrange(len(tokens))] = f"edit{rng.randrange(10**6)}"
+    return " ".join(tokens)
+
+
+# --- shingles and Jaccard ----------------------------------------------------------------
+
+
+def test_shingles_are_word_5_grams_for_texts_of_five_words_or_more():
+    assert shingles(["a", "b", "c", "d", "e", "f"]) == {"a b c d e", "b c d e f"}
+
+
+def test_shingles_are_distinct_words_for_texts_under_five_words():
+    assert shingles(["great", "post", "great"]) == {"great", "post"}
+    assert shingles([]) == set()
+
+
+def test_jaccard_of_shingle_sets():
+    assert jaccard(words(POST), words(POST)) == 1.0
+    assert jaccard(words("great post"), words("Great post, thanks!")) == pytest.approx(2 / 3)
+    assert jaccard(words(POST), words(UNRELATED)) == 0.0
+    assert jaccard([], words(POST)) == 0.0
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+
+def test_minhash_signature_is_deterministic_and_has_128_values():
+    signature = minhash_signature(POST)
+    assert len(signature) == NUM_PERM == BANDS * ROWS
+    assert signature == minhash_signature(POST)
+    assert all(isinstance(value, int) and 0 <= value < EMPTY for value in signature)
+    # Signatures may be stored, so they must not change between processes or releases.
+    assert minhash_signature("one two three four five six")[:2] == (
+        130225033995308090,
+        130225033995308090,
+    )
+    assert minhash_signature("One two, three four five six!") == minhash_signature(
+        "one two three four five six"
+    )
+
+
+def test_minhash_signature_of_text_without_words_is_empty():
+    assert set(minhash_signature("https://lnkd.in/abc 2024 🙂")) == {EMPTY}
+    assert estimated_similarity(minhash_signature(""), minhash_signature("")) == 0.0
+
+
+def test_estimated_similarity_tracks_true_jaccard():
+    rng = random.Random(1)
+    vocabulary = [f"w{i}" for i in range(400)]
+    errors = []
+    for _ in range(60):
+        base = [rng.choice(vocabulary) for _ in range(120)]
+        other = list(base)
+        for _ in range(rng.randrange(1, 40)):
+            other[rng.randrange(len(other))] = rng.choice(vocabulary)
+        true = jaccard(base, other)
+        estimate = estimated_similarity(
+            minhash_signature(" ".join(base)), minhash_signature(" ".join(other))
+        )
+        errors.append(estimate - true)
+    assert abs(sum(errors) / len(errors)) < 0.03  # unbiased
+    assert max(abs(error) for error in errors) < 0.2
+
+
+def test_estimated_similarity_rejects_signatures_of_different_length():
+    with pytest.raises(ValueError):
+        estimated_similarity((1, 2), (1, 2, 3))
+
+
+# --- index --------------------------------------------------------------------------------
+
+
+def test_index_candidates_include_edited_repost_and_exclude_unrelated_post():
+    index = NearDuplicateIndex()
+    index.add("post", minhash_signature(POST))
+    index.add("other", minhash_signature(UNRELATED))
+    assert len(index) == 2
+    assert index.candidates(minhash_signature(REPOST)) == {"post"}
+
+
+def test_index_ignores_texts_without_words():
+    index = NearDuplicateIndex()
+    index.add("links", minhash_signature("https://example.com"))
+    assert len(index) == 0
+    assert index.candidates(minhash_signature("https://example.org")) == set()
+
+
+def test_index_rejects_signature_of_wrong_length():
+    with pytest.raises(ValueError):
+        NearDuplicateIndex().add("x", (1, 2, 3))
+
+
+# --- find_near_duplicates -----------------------------------------------------------------
+
+
+def test_find_near_duplicates_flags_repost_with_few_words_changed():
+    true = jaccard(words(POST), words(REPOST))
+    assert 0.8 <= true < 1.0
+    pairs = find_near_duplicates([(1, POST), (2, UNRELATED), (3, REPOST)], threshold=0.8)
+    assert pairs == [(1, 3, pytest.approx(true))]
+
+
+def test_find_near_duplicates_skips_pairs_below_threshold():
+    heavily_edited = edited_copy(POST, 6, seed=4)
+    true = jaccard(words(POST), words(heavily_edited))
+    assert 0.6 < true < 0.8
+    assert find_near_duplicates([("a", POST), ("b", heavily_edited)], threshold=0.8) == []
+    lower = find_near_duplicates([("a", POST), ("b", heavily_edited)], threshold=true)
+    assert lower == [("a", "b", pytest.approx(true))]
+
+
+def test_find_near_duplicates_pairs_identical_shingle_sets_with_first_only():
+    texts = [("a", "Great post!"), ("b", "great post"), ("c", "GREAT post 🙂"), ("d", "Nope")]
+    assert find_near_duplicates(texts) == [("a", "b", 1.0), ("a", "c", 1.0)]
+
+
+def test_find_near_duplicates_compares_short_texts_by_their_words():
+    pairs = find_near_duplicates(
+        [("a", "Thanks for sharing this"), ("b", "thanks for sharing"), ("c", "Congrats!")],
+        threshold=0.7,
+    )
+    assert pairs == [("a", "b", 0.75)]
+
+
+def test_find_near_duplicates_never_pairs_short_text_with_long_text():
+    long_text = "thanks for sharing this great post with all of us today"
+    assert find_near_duplicates([("a", "thanks for sharing this"), ("b", long_text)], 0.1) == []
+
+
+def test_find_near_duplicates_ignores_texts_without_words():
+    assert find_near_duplicates([("a", "https://x.org"), ("b", "https://x.org 🙂")]) == []
+
+
+def test_find_near_duplicates_rejects_bad_threshold():
+    with pytest.raises(ValueError):
+        find_near_duplicates([], threshold=0)
+
+
+def test_find_near_duplicates_finds_planted_copies_among_random_posts():
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(2000)]
+    posts = [(i, " ".join(rng.choice(vocabulary) for _ in range(80))) for i in range(400)]
+    planted = {(i, 1000 + i) for i in range(0, 400, 40)}
+    copies = [(1000 + i, edited_copy(posts[i][1], 1, seed=i)) for i in range(0, 400, 40)]
+    pairs = find_near_duplicates(posts + copies, threshold=0.8)
+    assert {(a, b) for a, b, _ in pairs} == planted
+    assert all(similarity >= 0.8 for _, _, similarity in pairs)
+
+
+# --- the real LinkedIn influencers corpus -------------------------------------------------
+
+
+def test_find_near_duplicates_on_real_influencers_corpus_verifies_pairs_and_finds_plant():
+    if not INFLUENCERS_CSV.exists():
+        pytest.skip(f"shared corpus not available at {INFLUENCERS_CSV}")
+    with INFLUENCERS_CSV.open(encoding="utf-8", newline="") as handle:
+        texts = [row["content"] for row in csv.DictReader(handle)]
+    assert len(texts) == 1600
+    source = max(range(len(texts)), key=lambda i: len(words(texts[i])) if i % 7 == 0 else 0)
+    plant = edited_copy(texts[source], 2, seed=11)
+    items = [*enumerate(texts), ("plant", plant)]
+    threshold = 0.8
+    pairs = find_near_duplicates(items, threshold=threshold)
+    by_key = dict(items)
+    for key_a, key_b, similarity in pairs:
+        true = jaccard(words(by_key[key_a]), words(by_key[key_b]))
+        assert similarity == pytest.approx(true) and true >= threshold
+    assert (source, "plant") in {(a, b) for a, b, _ in pairs}
