@@ -6,9 +6,11 @@ rows go in with COPY; elsewhere with bulk_create.
 """
 
 import json
+import queue
+import threading
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from .importers import PostRecord
@@ -63,6 +65,15 @@ class PostWriter:
         if not values:
             return set()
         # One indexed look-up per key (an OR across keys would defeat the indexes).
+        if self.use_copy:
+            # One array parameter instead of thousands of placeholders.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {field} FROM {Post._meta.db_table} "
+                    f"WHERE project_id = %s AND {field} = ANY(%s)",
+                    [self.project_id, list(values)],
+                )
+                return {row[0] for row in cursor.fetchall()}
         return set(
             Post.objects.filter(project_id=self.project_id, **{f"{field}__in": values})
             .values_list(field, flat=True)
@@ -93,3 +104,51 @@ class PostWriter:
                     r.author_headline[:500], r.posted_at, r.url[:2000], r.text, r.word_count,
                     r.content_hash, json.dumps(r.metadata, ensure_ascii=False), now,
                 ))
+
+
+class BackgroundWriter:
+    """Runs a PostWriter in a thread of its own, so parsing the next chunk overlaps with the
+    database writing the last one (the thread waits on PostgreSQL without holding the GIL).
+
+    Chunks are written in order; `inserted` and `duplicates` count what is done so far.
+    """
+
+    _DONE = object()
+
+    def __init__(self, writer: PostWriter, *, depth: int = 2):
+        self.writer = writer
+        self.inserted = 0
+        self.duplicates = 0
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="post-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, records: list[PostRecord]) -> None:
+        self._raise()
+        self._queue.put(records)
+
+    def close(self) -> None:
+        """Wait for every submitted chunk; re-raise the writer's error, if any."""
+        self._queue.put(self._DONE)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            while (records := self._queue.get()) is not self._DONE:
+                if self.error is None:
+                    inserted, duplicates = self.writer.write(records)
+                    self.inserted += len(inserted)
+                    self.duplicates += len(duplicates)
+        except BaseException as exc:  # handed to the importing thread
+            self.error = exc
+            while self._queue.get() is not self._DONE:  # let the producer finish
+                pass
+        finally:
+            close_old_connections()
+            connection.close()

@@ -166,7 +166,9 @@ def words(text: str, options: TokenizeOptions = DEFAULT) -> list[str]:
 
 def count_words(text: str) -> int:
     """A post's word count: every word including numbers, without URLs, e-mails, mentions."""
-    return len(words(text, _COUNTING))
+    # findall gives the word for a word and "" for a URL, e-mail or mention: count the words.
+    found = _count_pattern().findall(unicodedata.normalize("NFKC", text))
+    return len(found) - found.count("")
 
 
 # --- Counting many texts ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from .imports import (  # noqa: F401
     import_batch_start,
     import_batch_sweep_stale,
     mapping_parse,
+    near_duplicates_scan,
     upload_check_size,
 )
 from .samples import (  # noqa: F401

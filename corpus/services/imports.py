@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
@@ -25,12 +25,12 @@ from ..importers import (
     sniff_format,
 )
 from ..models import ImportBatch, JobStatus
-from ..writer import PostWriter
+from ..writer import BackgroundWriter, PostWriter
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("auto", "csv", "tsv", "json", "jsonl", "linkedin", "xlsx", "txt")
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 2000
 # Row messages kept on the job row; the counts are always complete.
 MAX_ROW_MESSAGES = 1000
 PROGRESS_INTERVAL_S = 1.0
@@ -183,7 +183,9 @@ class _Cancelled(Exception):
     pass
 
 
-def import_batch_run(*, batch_id: int, path: str | Path | None = None) -> ImportBatch | None:
+def import_batch_run(
+    *, batch_id: int, path: str | Path | None = None, scan_near_duplicates: bool = True
+) -> ImportBatch | None:
     """Run an import job. Returns None when another delivery already claimed it.
 
     The claim is one conditional UPDATE (QUEUED → RUNNING), which makes redelivery safe.
@@ -214,6 +216,14 @@ def import_batch_run(*, batch_id: int, path: str | Path | None = None) -> Import
         _fail(batch, "The import failed because of an internal error; the log has details.")
         raise
     batch.refresh_from_db()
+    if batch.status == JobStatus.SUCCEEDED and batch.imported_count and scan_near_duplicates:
+        if path is not None:  # the command line waits for the scan; workers queue it
+            near_duplicates_scan(batch_id=batch.pk)
+            batch.refresh_from_db()
+        else:
+            from ..tasks import near_duplicates_scan_task
+
+            transaction.on_commit(lambda: near_duplicates_scan_task.delay(batch.pk))
     return batch
 
 
@@ -229,36 +239,51 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
     errors: list[dict] = []
     warnings: list[dict] = []
     writer = PostWriter(project_id=batch.project_id, batch_id=batch.pk)
+    # On PostgreSQL a second connection writes while this thread parses (SQLite has one
+    # writer). Inside a transaction that connection could not see the batch row, so not then.
+    sink = BackgroundWriter(writer) if writer.use_copy and not connection.in_atomic_block else None
     last_progress = time.monotonic()
 
-    for chunk in _chunks(rows, CHUNK_ROWS):
-        records: list[PostRecord] = []
-        for raw in chunk:
-            counts["total"] += 1
-            try:
-                record = normalize_row(raw, mapping)
-            except RowError as exc:
-                if batch.strict:
-                    raise ImportFileError(
-                        f"Row {raw.number}: {exc}. Strict mode imports nothing when a row is "
-                        "rejected; fix the row or import without strict mode."
-                    ) from exc
-                counts["rejected"] += 1
-                if len(errors) < MAX_ROW_MESSAGES:
-                    errors.append({"row": raw.number, "message": str(exc)})
-                continue
-            for warning in record.warnings:
-                if len(warnings) < MAX_ROW_MESSAGES:
-                    warnings.append({"row": record.row, "message": warning})
-            records.append(record)
+    def written() -> tuple[int, int]:
+        return (sink.inserted, sink.duplicates) if sink else (counts["imported"], counts["duplicates"])
 
-        inserted, duplicates = writer.write(records)
-        counts["imported"] += len(inserted)
-        counts["duplicates"] += len(duplicates)
+    try:
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            records: list[PostRecord] = []
+            for raw in chunk:
+                counts["total"] += 1
+                try:
+                    record = normalize_row(raw, mapping)
+                except RowError as exc:
+                    if batch.strict:
+                        raise ImportFileError(
+                            f"Row {raw.number}: {exc}. Strict mode imports nothing when a row is "
+                            "rejected; fix the row or import without strict mode."
+                        ) from exc
+                    counts["rejected"] += 1
+                    if len(errors) < MAX_ROW_MESSAGES:
+                        errors.append({"row": raw.number, "message": str(exc)})
+                    continue
+                for warning in record.warnings:
+                    if len(warnings) < MAX_ROW_MESSAGES:
+                        warnings.append({"row": record.row, "message": warning})
+                records.append(record)
 
-        if time.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
-            last_progress = time.monotonic()
-            _heartbeat(batch, counts, _position(fileobj, total))
+            if sink:
+                sink.submit(records)
+            else:
+                inserted, duplicates = writer.write(records)
+                counts["imported"] += len(inserted)
+                counts["duplicates"] += len(duplicates)
+
+            if time.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
+                last_progress = time.monotonic()
+                counts["imported"], counts["duplicates"] = written()
+                _heartbeat(batch, counts, _position(fileobj, total))
+    finally:
+        if sink:
+            sink.close()
+    counts["imported"], counts["duplicates"] = written()
 
     finished = job_finish(
         ImportBatch, batch.pk, total_rows=counts["total"], imported_count=counts["imported"],
@@ -338,3 +363,40 @@ def import_batch_sweep_stale() -> int:
             batch, "The import was interrupted three times (a worker stopped); giving up."
         ),
     )
+
+
+# Near-duplicates are looked for among posts of at least this many words: shorter texts
+# share too few word 5-shingles to judge, and exact copies are caught by the content hash.
+NEAR_DUPLICATE_MIN_WORDS = 20
+NEAR_DUPLICATE_THRESHOLD = 0.8
+
+
+def near_duplicates_scan(*, batch_id: int) -> int:
+    """Flag posts of a batch that nearly repeat another post of the project (never deletes).
+
+    Returns the number of pairs flagged; it is also stored on the batch.
+    """
+    from ..models import NearDuplicate, Post
+    from ..near_duplicates import find_near_duplicates
+
+    batch = ImportBatch.objects.get(pk=batch_id)
+    posts = Post.objects.filter(project_id=batch.project_id, word_count__gte=NEAR_DUPLICATE_MIN_WORDS)
+    new = list(posts.filter(batch=batch).order_by("id").values_list("id", "text"))
+    found = 0
+    if new:
+        new_ids = {pid for pid, _ in new}
+        older = posts.exclude(batch=batch).order_by("id").values_list("id", "text").iterator(chunk_size=2000)
+
+        def items():
+            yield from older
+            yield from new
+
+        pairs = [
+            NearDuplicate(project_id=batch.project_id, post_id=later, similar_to_id=earlier, similarity=sim)
+            for earlier, later, sim in find_near_duplicates(items(), threshold=NEAR_DUPLICATE_THRESHOLD)
+            if later in new_ids
+        ]
+        NearDuplicate.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)
+        found = len(pairs)
+    ImportBatch.objects.filter(pk=batch_id).update(near_duplicate_count=found)
+    return found

@@ -219,3 +219,132 @@ def test_cli_import_real_linkedin_corpus_in_a_subprocess(team, shared_data, tran
     assert payload["imported"] + payload["duplicates"] + payload["rejected"] == 1600
     assert payload["imported"] > 1400
     assert Post.objects.filter(project=team.project).count() == payload["imported"]
+
+
+# --- bad input: each leaves the project as it was, apart from rows reported as imported -----
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("posts.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "does not look like"),
+        ("posts.json", b"PK\x03\x04" + b"\x00" * 100, "does not look like"),
+        ("empty.csv", b"", "empty"),
+        ("posts.csv", b"views,likes\n1,2\n", "No text column"),
+    ],
+    ids=["png-named-csv", "zip-named-json", "empty-file", "no-text-column"],
+)
+def test_bad_file_fails_with_clear_message_and_imports_nothing(team, name, content, expected):
+    batch = run_import(team, content, name=name)
+    assert batch.status == JobStatus.FAILED
+    assert expected in batch.message
+    assert not Post.objects.exists()
+
+
+def test_jsonl_broken_line_rejects_that_row_or_everything_when_strict(team):
+    lines = b'{"text": "Skills first"}\n{"text": broken\n{"text": "Access matters"}\n'
+    batch = run_import(team, lines, name="p.jsonl")
+    assert batch.imported_count == 2 and batch.rejected_count == 1
+    assert batch.row_errors[0]["row"] == 2 and "not valid JSON" in batch.row_errors[0]["message"]
+    Post.objects.all().delete()
+    strict = run_import(team, lines, name="q.jsonl", strict=True)
+    assert strict.status == JobStatus.FAILED and "Row 2" in strict.message
+    assert not Post.objects.exists()
+
+
+def test_cp1252_file_keeps_its_accents(team):
+    batch = run_import(team, "text\nCafé skills for José\n".encode("cp1252"))
+    assert batch.status == JobStatus.SUCCEEDED
+    assert Post.objects.get().text == "Café skills for José"
+
+
+def test_declared_encoding_wins_and_unknown_encoding_is_refused(team):
+    batch = run_import(team, "text\nZoë\n".encode("latin-1"), encoding="latin-1")
+    assert Post.objects.get(batch=batch).text == "Zoë"
+    with pytest.raises(Exception, match="Unknown text encoding"):
+        run_import(team, b"text\nx\n", encoding="klingon")
+
+
+def test_xlsx_zip_bomb_is_refused_before_parsing(team):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (20 * 1024 * 1024))
+    batch = run_import(team, buffer.getvalue(), name="bomb.xlsx")
+    assert batch.status == JobStatus.FAILED
+    assert "bomb.xlsx" in batch.message or "compress" in batch.message or "expand" in batch.message, batch.message
+    assert not Post.objects.exists()
+
+
+def test_linkedin_export_imports_with_repaired_line_breaks(team, shared_data):
+    path = shared_data / "corpora" / "linkedin_member_export_Shares.csv"
+    batch = run_import(team, path.read_bytes(), name="Shares.csv")
+    assert batch.status == JobStatus.SUCCEEDED, batch.message
+    assert batch.format == "auto" and batch.mapping["text"] == "ShareCommentary"
+    first = Post.objects.order_by("posted_at").last()
+    assert '"\n"' not in "".join(Post.objects.values_list("text", flat=True))
+    assert first.external_id.startswith("urn:li:")
+    assert batch.imported_count + batch.duplicate_count + batch.rejected_count == 202
+
+
+def test_future_date_is_kept_and_duplicate_in_same_file_counted(team):
+    content = "text,date\nSkills ahead,2031-01-01\nSkills ahead,2031-01-01\n"
+    batch = run_import(team, content.encode())
+    assert (batch.imported_count, batch.duplicate_count) == (1, 1)
+    assert Post.objects.get().posted_at.year == 2031
+
+
+def test_near_duplicate_repost_is_flagged_not_deleted(team, tmp_path):
+    from corpus.models import NearDuplicate
+
+    words = ("Micro-credentials give adults a way back into learning when a full degree is out "
+             "of reach because of money time or caring duties and employers are starting to notice "
+             "that a short verified course can show real skills. We hired three people this year "
+             "on the strength of their badges and portfolios and all three are doing well in the "
+             "roles we gave them")
+    edited = words.replace("starting to notice", "beginning to notice")
+    first = run_import(team, f"text\n{words}\n".encode(), name="a.csv")
+    path = tmp_path / "b.csv"
+    path.write_text(f"text\n{edited}\n", encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_posts", str(path), "--project", team.project.slug, "--json", stdout=out)
+    payload = json.loads(out.getvalue())
+    assert payload["imported"] == 1 and payload["near_duplicates"] == 1
+    pair = NearDuplicate.objects.get()
+    assert pair.similar_to.batch_id == first.pk and pair.similarity >= 0.8
+    assert Post.objects.count() == 2
+
+
+def test_cli_imports_a_folder_of_text_files(team, tmp_path):
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Skills matter for access", encoding="utf-8")
+    (folder / "b.txt").write_text("Badges are credentials", encoding="utf-16")
+    out = io.StringIO()
+    call_command("import_posts", str(folder), "--project", team.project.slug, "--json", stdout=out)
+    assert json.loads(out.getvalue())["imported"] == 2
+    assert sorted(Post.objects.values_list("external_id", flat=True)) == ["a.txt", "b.txt"]
+
+
+def test_delete_batch_with_codings_needs_confirmation(team):
+    from coding_app.services import code_create, coding_apply
+
+    batch = run_import(team, CSV.encode())
+    post = Post.objects.filter(batch=batch).first()
+    coding_apply(post=post, code=code_create(project=team.project, name="Skills"), coder=team.coder, start=0, end=4)
+    with pytest.raises(services.BatchHasCodings, match="carry 1 coding"):
+        services.import_batch_delete(batch=batch)
+    assert Post.objects.filter(batch=batch).count() == 3
+    assert services.import_batch_delete(batch=batch, confirm=True) == 1
+    assert not Post.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_rejected_rows_csv_download(client, team):
+    batch = run_import(team, CSV.encode())
+    client.force_login(team.coder)
+    response = client.get(f"/p/{team.project.slug}/imports/{batch.pk}/rejected.csv")
+    body = response.content.decode("utf-8-sig")
+    assert body.splitlines()[0] == "row,problem,level"
+    assert "4,text is empty,rejected" in body

@@ -26,6 +26,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-name", default="", help="a label for the batch")
         parser.add_argument(
+            "--no-near-duplicates", action="store_true",
+            help="skip the near-duplicate scan (it can be long for very large projects)",
+        )
+        parser.add_argument(
             "--map", default="", help="text=COL,author=COL,posted_at=COL,url=COL,external_id=COL"
         )
         parser.add_argument("--user", default=None, help="username recorded as the importer")
@@ -41,6 +45,10 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"No user “{options['user']}”.")
+        if path.is_dir():
+            # A folder of .txt files (one post a file) is read as the zip of that folder.
+            path = self._zip_folder(path)
+            options["format"] = "txt"
         if not path.is_file():
             self._finish(options, None, f"No such file: {path}")
             sys.exit(1)
@@ -59,11 +67,23 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             self._finish(options, None, str(exc))
             sys.exit(1)
-        batch = services.import_batch_run(batch_id=batch.pk, path=path)
+        batch = services.import_batch_run(
+            batch_id=batch.pk, path=path, scan_near_duplicates=not options["no_near_duplicates"]
+        )
         failed = batch.status != JobStatus.SUCCEEDED
         self._finish(options, batch, batch.message)
         if failed or (batch.imported_count == 0 and batch.duplicate_count == 0):
             sys.exit(1)
+
+    def _zip_folder(self, folder: Path) -> Path:
+        import tempfile
+        import zipfile
+
+        handle = tempfile.NamedTemporaryFile(suffix=".zip", prefix=f"{folder.name}-", delete=False)
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+            for file in sorted(folder.rglob("*.txt")):
+                archive.write(file, file.relative_to(folder).as_posix())
+        return Path(handle.name)
 
     def _finish(self, options, batch, message):
         if options["json"]:
