@@ -11,7 +11,7 @@ from corpus import selectors as corpus_selectors
 
 from . import selectors
 from .access import has_role, project_access_by_slug, sees_all_codings
-from .models import Code, Membership, Role
+from .models import Assignment, Code, Membership, Role
 
 POSTS_PER_PAGE = 25
 
@@ -81,9 +81,21 @@ def post_detail(request, slug, pk):
     if post is None:
         raise Http404("No such post.")
     codings = selectors.coding_list(membership=membership).filter(post=post).order_by("start", "end", "id")
-    neighbours = corpus_selectors.post_list(project=project)
-    previous_post = neighbours.filter(pk__lt=post.pk).order_by("-pk").values_list("pk", flat=True).first()
-    next_post = neighbours.filter(pk__gt=post.pk).values_list("pk", flat=True).first()
+    queue = list(
+        Assignment.objects.filter(coder=request.user, post__project=project)
+        .order_by("position", "id")
+        .values_list("post_id", flat=True)
+    )
+    if post.pk in queue:  # walk the coder's queue, in its order
+        at = queue.index(post.pk)
+        previous_post = queue[at - 1] if at > 0 else None
+        next_post = queue[at + 1] if at + 1 < len(queue) else None
+        queue_position = {"at": at + 1, "of": len(queue)}
+    else:
+        neighbours = corpus_selectors.post_list(project=project)
+        previous_post = neighbours.filter(pk__lt=post.pk).order_by("-pk").values_list("pk", flat=True).first()
+        next_post = neighbours.filter(pk__gt=post.pk).values_list("pk", flat=True).first()
+        queue_position = None
     tree = selectors.code_tree(project=project)
     page_data = {
         "post": {"id": post.pk, "text": post.text},
@@ -106,6 +118,7 @@ def post_detail(request, slug, pk):
         "tree": tree,
         "previous_post": previous_post,
         "next_post": next_post,
+        "queue_position": queue_position,
     }
     return render(request, "coding_app/post_detail.html", context)
 

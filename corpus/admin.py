@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import ImportBatch, Post
+from .models import ImportBatch, NearDuplicate, Post, Sample
 
 
 @admin.register(ImportBatch)
@@ -19,3 +19,17 @@ class PostAdmin(admin.ModelAdmin):
     list_filter = ["project"]
     search_fields = ["text", "author", "external_id"]
     raw_id_fields = ["batch"]
+
+
+@admin.register(Sample)
+class SampleAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "method", "k", "start", "seed", "created_at"]
+    list_filter = ["project", "method"]
+    readonly_fields = ["criteria", "pool_ids", "marks", "post_ids", "description"]
+
+
+@admin.register(NearDuplicate)
+class NearDuplicateAdmin(admin.ModelAdmin):
+    list_display = ["post", "similar_to", "similarity", "status"]
+    list_filter = ["status", "project"]
+    raw_id_fields = ["post", "similar_to"]

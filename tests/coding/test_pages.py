@@ -127,3 +127,17 @@ def test_admin_lists_projects_and_memberships(client, team):
     client.force_login(team.admin)
     for url in ["/admin/coding_app/project/", "/admin/coding_app/membership/", "/admin/auth/user/"]:
         assert client.get(url).status_code == 200, url
+
+
+def test_post_page_walks_the_coders_queue(client, team):
+    from coding_app.models import Assignment
+
+    posts = [PostFactory(project=team.project) for _ in range(3)]
+    Assignment.objects.create(post=posts[2], coder=team.coder, position=0)
+    Assignment.objects.create(post=posts[0], coder=team.coder, position=1)
+    client.force_login(team.coder)
+    html = client.get(f"/p/{team.project.slug}/posts/{posts[2].pk}/").content.decode()
+    assert "Post 1 of 2 in my queue" in html
+    assert f'href="/p/{team.project.slug}/posts/{posts[0].pk}/" id="next-post"' in html
+    queue = client.get(f"/p/{team.project.slug}/queue/").content.decode()
+    assert "0 of 2" in queue

@@ -1,0 +1,102 @@
+"""Word frequency speed: Grounded's query beside scikit-learn's CountVectorizer, same tokens.
+
+Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/grounded_bench .venv/bin/python bench/wordfreq_bench.py
+
+On the 155k tweets and on 100,000 LinkedIn-length posts (the 1,600 real LinkedIn posts
+repeated), in one process: a cold frequency query (tokenise every text) by Grounded and by
+CountVectorizer configured with Grounded's tokeniser, checking that both give the same counts;
+then, on the 100,000 posts imported into PostgreSQL, the query as a background job runs it
+(cold), the same scope again with a new minimum length (counts kept per corpus version), and a
+word tree for a frequent root. Every figure is printed; nothing is asserted.
+"""
+
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "corpora"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_app.settings.local")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/grounded_bench")
+
+
+def timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+def compare(label: str, texts: list[str]) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from analysis.text.frequency import word_frequency
+    from analysis.text.tokenize import words
+
+    ours, ours_s = timed(lambda: word_frequency(texts, top=None, min_length=1))
+    vectorizer = CountVectorizer(lowercase=False, token_pattern=None, tokenizer=words, preprocessor=None)
+
+    def sklearn_counts():
+        matrix = vectorizer.fit_transform(texts)
+        totals = matrix.sum(axis=0).A1
+        return dict(zip(vectorizer.get_feature_names_out(), totals.tolist(), strict=True))
+
+    theirs, theirs_s = timed(sklearn_counts)
+    same = {w.word: w.count for w in ours.words} == theirs
+    print(f"{label:34} {len(texts):>8} docs  Grounded {ours_s:6.2f} s  CountVectorizer {theirs_s:6.2f} s  "
+          f"ratio {ours_s / theirs_s:4.2f}  same counts: {same}", flush=True)
+
+
+def main() -> None:
+    tweets = [json.loads(line)["text"] for line in open(DATA / "tweeteval_155k.jsonl", encoding="utf-8")]
+    with open(DATA / "linkedin_influencers_1600.csv", encoding="utf-8") as f:
+        linkedin = [row["content"] for row in csv.DictReader(f) if row["content"].strip()]
+    repeated = [linkedin[i % len(linkedin)] + f" (copy {i // len(linkedin)})" for i in range(100_000)]
+
+    import django
+
+    django.setup()
+    print("Cold query, pure function vs CountVectorizer (same tokeniser):")
+    compare("tweets", tweets)
+    compare("LinkedIn posts x 100,000", repeated)
+
+    # End to end through the job service on PostgreSQL.
+    import subprocess
+
+    from analysis import services
+    from coding_app.models import Membership, Project, Role
+
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    Project.objects.filter(slug="bench-wordfreq").delete()
+    project = Project.objects.create(slug="bench-wordfreq", name="bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "posts.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
+            for i, text in enumerate(repeated):
+                out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
+        subprocess.run([sys.executable, "manage.py", "import_posts", str(path), "--project", project.slug,
+                        "--no-near-duplicates", "--json"], cwd=ROOT, check=True, capture_output=True)
+    membership = Membership(project=project, role=Role.ADMIN)
+
+    def query(kind, params):
+        job, _ = services.analysis_request(membership=membership, kind=kind, params=params, user=None, enqueue=False)
+        return services.analysis_run(job_id=job.pk)
+
+    print("\nThe query as a job on 100,000 posts in PostgreSQL:")
+    job, seconds = timed(lambda: query("frequency", {"min_length": 3}))
+    print(f"  cold frequency query (read + tokenise + count):     {seconds:6.2f} s  [{job.status}]")
+    job, seconds = timed(lambda: query("frequency", {"min_length": 5}))
+    print(f"  same scope, new minimum length (counts kept):       {seconds:6.2f} s  [{job.status}]")
+    job, seconds = timed(lambda: query("frequency", {"min_length": 5, "grouping": "stem", "top": 50}))
+    print(f"  same scope, stemmed, top 50 (counts kept):          {seconds:6.2f} s  [{job.status}]")
+    job, seconds = timed(lambda: query("wordtree", {"root": "skills", "depth": 5}))
+    count = job.result["tree"]["count"] if job.result else 0
+    print(f"  word tree for 'skills' ({count} occurrences):        {seconds:6.2f} s  [{job.status}]")
+
+
+if __name__ == "__main__":
+    main()
