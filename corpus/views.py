@@ -18,7 +18,7 @@ from coding_app.views import project_context
 
 from . import selectors, services
 from .importers import FIELDS, ImportFileError
-from .models import ImportBatch, JobStatus, Post, Sample
+from .models import ImportBatch, JobStatus, NearDuplicate, Post, Sample
 from .sampling import Criteria
 
 FIELD_LABELS = {
@@ -34,6 +34,11 @@ def import_list(request, slug):
     project = membership.project
     if request.method == "POST":
         project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
+        try:  # refuse an oversized upload before reading it
+            services.upload_check_size(size=int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024)
+        except services.UploadTooLarge as exc:
+            messages.error(request, str(exc))
+            return redirect("imports-page", slug=slug)
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, "Choose a file to import.")
@@ -110,6 +115,16 @@ def import_rejected_csv(request, slug, pk):
     for item in batch.row_warnings:
         writer.writerow([item["row"], item["message"], "warning"])
     return response
+
+
+@login_required
+@require_POST
+def near_duplicate_review(request, slug, pk):
+    """Keep both posts, or mark the later one not relevant (it leaves sampling pools)."""
+    membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
+    pair = get_object_or_404(NearDuplicate, project=membership.project, pk=pk)
+    services.near_duplicate_review(pair=pair, exclude_later=request.POST.get("action") == "exclude", user=request.user)
+    return redirect(f"{reverse('sampling-page', args=[slug])}#near-duplicates")
 
 
 @login_required

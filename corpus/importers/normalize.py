@@ -7,7 +7,7 @@ import json
 import math
 import re
 import unicodedata
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from analysis.text.tokenize import count_words
 
@@ -103,6 +103,9 @@ def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
         shown = str(date_value).strip()
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         warnings.append(f"posted_at: could not read date '{shown}'")
+
+    elif posted_at is not None and posted_at > datetime.now(UTC) + timedelta(days=1):
+        warnings.append(f"posted_at: {posted_at.date().isoformat()} is in the future; kept as given")
 
     mapped = set(mapping.values())
     metadata = {

@@ -20,6 +20,7 @@ from .samples import (  # noqa: F401
     assignment_bulk_create,
     coders_of,
     criteria_q,
+    near_duplicate_review,
     pool_list,
     post_mark_set,
     sample_create,

@@ -83,6 +83,17 @@ def post_mark_set(*, post: Post, relevant: bool | None, note: str = "", user) ->
     return mark
 
 
+@transaction.atomic
+def near_duplicate_review(*, pair, exclude_later: bool, user) -> None:
+    from ..models import NearDuplicate
+
+    if exclude_later:
+        post_mark_set(post=pair.post, relevant=False, user=user,
+                      note=f"Near-duplicate of post {pair.similar_to_id} ({pair.similarity:.2f}).")
+    pair.status = NearDuplicate.Status.EXCLUDED if exclude_later else NearDuplicate.Status.KEPT
+    pair.save(update_fields=["status"])
+
+
 def _draw(pool_ids: list[int], *, method: str, k, start, seed, n) -> SampleResult:
     if method == Sample.Method.SYSTEMATIC:
         if not k or k < 1:

@@ -294,6 +294,7 @@ def test_future_date_is_kept_and_duplicate_in_same_file_counted(team):
     batch = run_import(team, content.encode())
     assert (batch.imported_count, batch.duplicate_count) == (1, 1)
     assert Post.objects.get().posted_at.year == 2031
+    assert batch.row_warnings[0] == {"row": 2, "message": "posted_at: 2031-01-01 is in the future; kept as given"}
 
 
 def test_near_duplicate_repost_is_flagged_not_deleted(team, tmp_path):

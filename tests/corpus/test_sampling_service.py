@@ -193,3 +193,19 @@ def test_sampling_pages_render_and_draw_sample(client, team, study_corpus):
     client.force_login(team.coder)
     response = client.post(f"/p/{team.project.slug}/sampling/", {"name": "No", "method": "all"})
     assert response.status_code == 403
+
+
+def test_near_duplicate_review_keeps_or_excludes_later_post(client, team):
+    from corpus.models import NearDuplicate
+
+    a = PostFactory(project=team.project)
+    b = PostFactory(project=team.project)
+    pair = NearDuplicate.objects.create(project=team.project, post=b, similar_to=a, similarity=0.9)
+    client.force_login(team.coder)
+    assert client.post(f"/p/{team.project.slug}/near-duplicates/{pair.pk}/", {"action": "exclude"}).status_code == 403
+    client.force_login(team.supervisor)
+    client.post(f"/p/{team.project.slug}/near-duplicates/{pair.pk}/", {"action": "exclude"})
+    pair.refresh_from_db()
+    assert pair.status == "excluded"
+    assert b not in services.pool_list(project=team.project, criteria=criteria())
+    assert "Near-duplicate of post" in b.mark.note
