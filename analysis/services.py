@@ -4,11 +4,12 @@ import hashlib
 import json
 import logging
 import time
+import unicodedata
 from collections import Counter
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from coding_app.access import has_role, sees_all_codings
 from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
@@ -253,7 +254,7 @@ def _run(job: AnalysisJob) -> dict:
             ],
         }
 
-    docs = list(rows.iterator(chunk_size=READ_CHUNK))
+    docs = _docs_mentioning(_narrow(job, rows, params).iterator(chunk_size=READ_CHUNK), params)
     tree = word_tree(docs, params["root"], depth=params["depth"], grouping=_grouping(params))
     texts = dict(docs)
     lines = keyword_in_context(docs, params["root"], width=params["width"], grouping=_grouping(params))
@@ -270,6 +271,41 @@ def _run(job: AnalysisJob) -> dict:
             for line in lines[:KWIC_LIMIT]
         ],
     }
+
+
+def _narrow(job: AnalysisJob, rows, params: dict):
+    """Let the database skip texts that cannot hold an exact root: those whose plain text
+    lacks its first word. Texts with any non-ASCII character are all kept (𝗦𝗞𝗜𝗟𝗟𝗦, don’t),
+    and the exact test follows in Python."""
+    if params["grouping"] != "exact":
+        return rows
+    field = "quote" if job.params["scope"] in ("code", "coder") else "text"
+    first = params["root"].split()[0]
+    return rows.filter(Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"}))
+
+
+def _docs_mentioning(rows, params: dict) -> list[tuple[int, str]]:
+    """Only the texts that can hold the root: a cheap substring test before tokenising.
+
+    For exact grouping a match needs the root's first word in the NFKC, case-folded text;
+    stemmed and synonym roots can match other surface forms, so every text is kept then.
+    """
+    if params["grouping"] != "exact":
+        return list(rows)
+    from .text.tokenize import _JOINER_TO_ASCII
+
+    first = params["root"].split()[0].casefold().translate(_JOINER_TO_ASCII)
+    kept = []
+    for doc_id, text in rows:
+        folded = text.casefold()
+        if first in folded:
+            kept.append((doc_id, text))
+        elif not unicodedata.is_normalized("NFKC", text):  # 𝗦𝗞𝗜𝗟𝗟𝗦, ligatures, full-width
+            if first in unicodedata.normalize("NFKC", text).casefold().translate(_JOINER_TO_ASCII):
+                kept.append((doc_id, text))
+        elif ("\u2019" in text or "\u2010" in text) and first in folded.translate(_JOINER_TO_ASCII):
+            kept.append((doc_id, text))
+    return kept
 
 
 def _trim_occurrences(node: dict, texts: dict) -> None:
@@ -356,6 +392,7 @@ def tree_branch_sentences(*, job: AnalysisJob, phrase: str) -> list[tuple[int, i
             {"job": "Coding from a tree works on posts: build the tree on the project, a batch or a sample."}
         )
     rows, _ = _documents(job)
-    tree = word_tree(list(rows.iterator(chunk_size=READ_CHUNK)), phrase, depth=1,
+    docs = _docs_mentioning(rows.iterator(chunk_size=READ_CHUNK), job.params | {"root": phrase})
+    tree = word_tree(docs, phrase, depth=1,
                      grouping=_grouping(job.params))
     return [tuple(o) for o in tree["right"]["occurrences"]]

@@ -160,3 +160,13 @@ def test_cli_word_frequency_and_word_tree_json(team, corpus):
     call_command("word_tree", "--project", team.project.slug, "--root", "skills gaps", "--json", stdout=out)
     tree = json.loads(out.getvalue())
     assert tree["count"] == 3 and set(tree) == {"root", "count", "right", "left"}
+
+
+def test_word_tree_finds_bold_letters_and_curly_apostrophes(team, django_capture_on_commit_callbacks):
+    PostFactory(project=team.project, text="𝗦𝗞𝗜𝗟𝗟𝗦 matter. We don’t wait.")
+    PostFactory(project=team.project, text="Skills grow. I don't know.")
+    PostFactory(project=team.project, text="Nothing to see here.")
+    job, _ = run(team, team.coder, "wordtree", {"root": "skills"}, django_capture_on_commit_callbacks)
+    assert job.result["tree"]["count"] == 2
+    job, _ = run(team, team.coder, "wordtree", {"root": "don't"}, django_capture_on_commit_callbacks)
+    assert job.result["tree"]["count"] == 2
