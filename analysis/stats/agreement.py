@@ -530,3 +530,45 @@ def table_percent_agreement(both: int, only_a: int, only_b: int, neither: int) -
     both, only_a, only_b, neither = map(_count, (both, only_a, only_b, neither))
     total = both + only_a + only_b + neither
     return (both + neither) / total if total else math.nan
+
+
+def coverage_histogram(length: int, spans_per_coder: Sequence[Iterable[tuple[int, int]]]) -> list[int]:
+    """How many characters of a text exactly k coders covered, for k = 0..m (m coders).
+
+    Each coder's spans are merged first (overlaps count once); a sweep over the span edges
+    keeps this O(s log s) in the number of spans, not in the length of the text.
+    """
+    events: list[tuple[int, int]] = []
+    for spans in spans_per_coder:
+        for start, end in _merged(length, spans):
+            events.append((start, 1))
+            events.append((end, -1))
+    events.sort()
+    histogram = [0] * (len(spans_per_coder) + 1)
+    depth, position = 0, 0
+    for at, change in events:
+        histogram[depth] += at - position
+        depth += change
+        position = at
+    histogram[depth] += length - position
+    return histogram
+
+
+def binary_alpha_from_histogram(histogram: Sequence[int]) -> float:
+    """Krippendorff's nominal alpha for binary units (coded / not coded) that every one of
+    m coders judged, from how many units exactly k coders marked (k = 0..m).
+
+    The same value `krippendorff_alpha` gives on the full coders × units matrix, without
+    building it: a unit with k ones adds k(k-1)/(m-1) to o11, (m-k)(m-k-1)/(m-1) to o00 and
+    k(m-k)/(m-1) to each of o01 and o10.
+    """
+    m = len(histogram) - 1
+    if m < 2:
+        return math.nan
+    o01 = sum(units * k * (m - k) for k, units in enumerate(histogram)) / (m - 1)
+    n1 = sum(units * k for k, units in enumerate(histogram))
+    n0 = sum(units * (m - k) for k, units in enumerate(histogram))
+    n = n0 + n1
+    if n0 == 0 or n1 == 0 or n < 2:
+        return math.nan  # one value only: agreement cannot be told from chance
+    return 1.0 - (n - 1) * (2 * o01) / (2 * n0 * n1)

@@ -666,3 +666,42 @@ def test_table_kappa_is_nan_when_one_category_only():
 def test_table_kappa_raises_on_negative_counts():
     with pytest.raises(ValueError):
         table_kappa(1, -1, 0, 3)
+
+
+def test_coverage_histogram_and_binary_alpha_match_full_matrix():
+    import random
+
+    import krippendorff
+    import numpy as np
+
+    from analysis.stats.agreement import binary_alpha_from_histogram, coverage_histogram
+
+    rng = random.Random(7)
+    for _ in range(30):
+        length = rng.randint(20, 300)
+        coders = rng.randint(2, 5)
+        spans = []
+        for _c in range(coders):
+            mine = []
+            for _s in range(rng.randint(0, 4)):
+                a = rng.randint(0, length - 1)
+                mine.append((a, rng.randint(a + 1, length)))
+            spans.append(mine)
+        matrix = np.zeros((coders, length))
+        for c, mine in enumerate(spans):
+            for a, b in mine:
+                matrix[c, a:b] = 1
+        histogram = coverage_histogram(length, spans)
+        assert sum(histogram) == length
+        assert histogram == [int((matrix.sum(axis=0) == k).sum()) for k in range(coders + 1)]
+        expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal") \
+            if 0 < matrix.sum() < matrix.size else math.nan
+        got = binary_alpha_from_histogram(histogram)
+        assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-9)
+
+
+def test_binary_alpha_is_nan_when_nothing_or_everything_is_coded():
+    from analysis.stats.agreement import binary_alpha_from_histogram
+
+    assert math.isnan(binary_alpha_from_histogram([100, 0, 0]))
+    assert math.isnan(binary_alpha_from_histogram([0, 0, 100]))

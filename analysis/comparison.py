@@ -1,0 +1,241 @@
+"""Coding comparison: how far coders agree, per code (with its sub-theme and theme roll-ups).
+
+Units, stated on every result:
+- ``character``: each character of each post in scope is coded or not by each coder (NVivo's
+  definition); tables are summed over posts, so longer posts weigh more.
+- ``post``: was the code applied anywhere in the post (MAXQDA's “code existence”).
+A theme or sub-theme counts as applied wherever any code beneath it is.
+"""
+
+import math
+from collections import defaultdict
+
+from django.db.models import Q
+from django.db.models.functions import Length
+
+from coding_app.models import Assignment, Code, Coding
+from corpus.models import Post
+from corpus.selectors import post_visible_q
+
+from .stats.agreement import (
+    binary_alpha_from_histogram,
+    char_agreement_table,
+    cohen_kappa,
+    coverage_histogram,
+    fleiss_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+    table_kappa,
+    table_percent_agreement,
+)
+
+UNITS = ("character", "post")
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value, 6)
+
+
+def _histogram_figures(histogram: list[int]) -> dict:
+    """Pairwise percent agreement, Fleiss' kappa and alpha from a coverage histogram."""
+    m = len(histogram) - 1
+    units = sum(histogram)
+    if units == 0:
+        return {"percent": None, "kappa": None, "alpha": None}
+    pairs = m * (m - 1) / 2
+    agreeing = sum(n * (k * (k - 1) / 2 + (m - k) * (m - k - 1) / 2) for k, n in enumerate(histogram))
+    # Fleiss' kappa in closed form: every unit has m judgements, k of them "coded".
+    p1 = sum(n * k for k, n in enumerate(histogram)) / (units * m)
+    p_e = p1 * p1 + (1 - p1) * (1 - p1)
+    p_bar = agreeing / (units * pairs)
+    kappa = math.nan if p_e == 1 else (p_bar - p_e) / (1 - p_e)
+    return {
+        "percent": _nan_to_none(agreeing / (units * pairs)),
+        "kappa": _nan_to_none(kappa),
+        "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
+    }
+
+
+def comparison_compute(*, project, coder_ids: list[int], unit: str = "character", post_ids=None) -> dict:
+    """Agreement between the given coders on every code of the project's codebook.
+
+    Posts in scope: `post_ids` when given (a sample, a batch, an assignment), otherwise every
+    post that at least one of the coders coded.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+    if len(set(coder_ids)) < 2:
+        raise ValueError("Choose at least two coders to compare.")
+    coder_ids = list(dict.fromkeys(coder_ids))
+    codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids).filter(
+        post__in=Post.objects.filter(post_visible_q())
+    )
+    if post_ids is not None:
+        codings = codings.filter(post_id__in=post_ids)
+        scope = set(post_ids)
+    else:
+        scope = set(codings.values_list("post_id", flat=True))
+    # A coder judged a post when it was assigned to them or they coded anything in it;
+    # otherwise their judgement is missing (not “absent”).
+    judged = defaultdict(set)
+    for post_id, coder_id in codings.values_list("post_id", "coder_id").distinct():
+        judged[post_id].add(coder_id)
+    for post_id, coder_id in Assignment.objects.filter(
+        post__project=project, coder_id__in=coder_ids, post_id__in=scope
+    ).values_list("post_id", "coder_id"):
+        judged[post_id].add(coder_id)
+    if unit == "character":  # character tables need every coder's judgement of the post
+        scope = {p for p in scope if len(judged[p]) == len(coder_ids)}
+    lengths = dict(
+        Post.objects.filter(Q(pk__in=scope), project=project)
+        .annotate(n=Length("text"))
+        .values_list("pk", "n")
+    )
+    scope = sorted(lengths)
+
+    codes = list(Code.objects.filter(project=project).order_by("parent_id", "position", "name"))
+    children = defaultdict(list)
+    for code in codes:
+        children[code.parent_id].append(code)
+    below = {}
+
+    def collect(code):
+        ids = {code.pk}
+        for child in children[code.pk]:
+            ids |= collect(child)
+        below[code.pk] = ids
+        return ids
+
+    for root in children[None]:
+        collect(root)
+
+    # spans[(post, code)][coder] = [(start, end), ...]
+    spans = defaultdict(lambda: defaultdict(list))
+    for post_id, code_id, coder_id, start, end in codings.values_list("post_id", "code_id", "coder_id", "start", "end"):
+        spans[(post_id, code_id)][coder_id].append((start, end))
+
+    rows = []
+
+    def walk(code, depth, path):
+        ids = below[code.pk]
+        row = {"code": code.pk, "name": code.name, "path": [*path, code.name], "depth": depth,
+               "level": "theme" if depth == 0 else ("sub-theme" if children[code.pk] else "code")}
+        row |= _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged)
+        rows.append(row)
+        for child in children[code.pk]:
+            walk(child, depth + 1, row["path"])
+
+    for root in children[None]:
+        walk(root, 0, [])
+
+    # Pooled over the leaves of the codebook, so no character is counted twice.
+    leaves = {c.pk for c in codes if not children[c.pk]}
+    overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit)
+    for row in rows:  # internal inputs of the pooled figures
+        row.pop("decisions", None)
+    return {
+        "unit": unit,
+        "unit_description": (
+            "characters of each post that every coder judged, coded or not by each coder "
+            "(tables summed over posts)"
+            if unit == "character"
+            else "posts: was the code applied anywhere in the post (missing where a coder "
+            "neither had the post assigned nor coded in it)"
+        ),
+        "coders": coder_ids,
+        "posts": len(scope),
+        "characters": sum(lengths.values()),
+        "codes": rows,
+        "overall": overall,
+    }
+
+
+def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
+    m = len(coder_ids)
+    if unit == "character":
+        histogram = [0] * (m + 1)
+        table = {"both": 0, "only_a": 0, "only_b": 0, "neither": 0}
+        for post_id in scope:
+            per_coder = [[s for code_id in ids for s in spans.get((post_id, code_id), {}).get(c, [])] for c in coder_ids]
+            for k, n in enumerate(coverage_histogram(lengths[post_id], per_coder)):
+                histogram[k] += n
+            if m == 2:
+                for key, value in char_agreement_table(lengths[post_id], per_coder[0], per_coder[1]).items():
+                    table[key] += value
+        figures = {"histogram": histogram}
+        if m == 2:
+            figures |= table | {
+                "percent": _nan_to_none(table_percent_agreement(**table)),
+                "kappa": _nan_to_none(table_kappa(**table)),
+                "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
+            }
+        else:
+            figures |= _histogram_figures(histogram)
+        return figures
+    # Post level: 1 where the coder applied the code (or one beneath it) anywhere in the
+    # post, 0 where they judged the post without it, None where they did not judge it.
+    data = [
+        [
+            int(any(spans.get((post_id, code_id), {}).get(c) for code_id in ids))
+            if c in judged[post_id] else None
+            for post_id in scope
+        ]
+        for c in coder_ids
+    ]
+    figures = {
+        "percent": _nan_to_none(percent_agreement(data)),
+        "alpha": _nan_to_none(krippendorff_alpha(data)),
+        "decisions": data,
+    }
+    figures |= _kappa_figures(data)
+    return figures
+
+
+def _kappa_figures(data: list[list]) -> dict:
+    """Cohen's kappa and the 2×2 counts (two coders) or Fleiss' kappa (more), over the units
+    every coder judged."""
+    complete = [col for col in zip(*data, strict=True) if None not in col]
+    if len(data) == 2:
+        a = [col[0] for col in complete]
+        b = [col[1] for col in complete]
+        return {
+            "both": sum(x and y for x, y in zip(a, b, strict=True)),
+            "only_a": sum(x and not y for x, y in zip(a, b, strict=True)),
+            "only_b": sum(y and not x for x, y in zip(a, b, strict=True)),
+            "neither": sum(not x and not y for x, y in zip(a, b, strict=True)),
+            "kappa": _nan_to_none(cohen_kappa(a, b)) if complete else None,
+        }
+    table = [[len(col) - sum(col), sum(col)] for col in complete]
+    return {"kappa": _nan_to_none(fleiss_kappa(table)) if table else None}
+
+
+def _pooled(rows: list[dict], m: int, unit: str) -> dict:
+    """All codes together: the per-code tables (character unit) or decisions (post unit) pooled."""
+    if not rows:
+        return {"percent": None, "kappa": None, "alpha": None}
+    if unit == "character":
+        histogram = [sum(r["histogram"][k] for r in rows) for k in range(m + 1)]
+        if m == 2:
+            table = {key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")}
+            return table | {
+                "percent": _nan_to_none(table_percent_agreement(**table)),
+                "kappa": _nan_to_none(table_kappa(**table)),
+                "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
+            }
+        return _histogram_figures(histogram)
+    data = [sum((r["decisions"][c] for r in rows), []) for c in range(m)]
+    pooled = {"percent": _nan_to_none(percent_agreement(data)), "alpha": _nan_to_none(krippendorff_alpha(data))}
+    return pooled | _kappa_figures(data)
+
+
+def methods_sentence(result: dict, *, coder_names: list[str]) -> str:
+    """A sentence for a methods section."""
+    overall = result["overall"]
+    alpha = overall.get("alpha")
+    words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}.get(len(coder_names), str(len(coder_names)))
+    unit = "character units" if result["unit"] == "character" else "post units"
+    figure = "undefined" if alpha is None else f"{alpha:.2f}"
+    return (
+        f"{words} coders independently coded {result['posts']} posts; Krippendorff's α "
+        f"(nominal, {unit}, all codes pooled) = {figure}."
+    )

@@ -1,0 +1,139 @@
+"""Coding comparison on PostgreSQL, checked against hand-worked tables and the krippendorff package."""
+
+import csv
+import io
+import json
+import math
+
+import krippendorff
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from analysis.comparison import comparison_compute
+from coding_app.models import Assignment, Code, Coding
+from coding_app.services import code_create, coding_apply
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def row(result, name):
+    return next(r for r in result["codes"] if r["name"] == name)
+
+
+def test_character_level_two_coders_matches_hand_worked_table(team):
+    post = PostFactory(project=team.project, text="x" * 100)
+    theme = code_create(project=team.project, name="Skills")
+    code = code_create(project=team.project, name="Gaps", parent=theme)
+    a, b = team.coders[0], team.coders[1]
+    coding_apply(post=post, code=code, coder=a, start=0, end=20)
+    coding_apply(post=post, code=code, coder=b, start=10, end=30)
+    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk], unit="character")
+    gaps = row(result, "Gaps")
+    assert (gaps["both"], gaps["only_a"], gaps["only_b"], gaps["neither"]) == (10, 10, 10, 70)
+    assert gaps["percent"] == pytest.approx(0.8)
+    # Cohen's kappa from the 2x2 table: p_o = .8, p_e = .2*.2 + .8*.8 = .68
+    assert gaps["kappa"] == pytest.approx((0.8 - 0.68) / (1 - 0.68), abs=1e-6)
+    matrix = np.zeros((2, 100))
+    matrix[0, 0:20] = 1
+    matrix[1, 10:30] = 1
+    assert gaps["alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"), abs=1e-6
+    )
+    # The theme rolls up its codes.
+    assert row(result, "Skills")["both"] == 10
+
+
+def test_character_level_three_coders_alpha_matches_krippendorff(team):
+    texts = ["a" * 50, "b" * 80]
+    posts = [PostFactory(project=team.project, text=t) for t in texts]
+    code = code_create(project=team.project, name="Access")
+    spans = {0: [(0, 10, 0), (5, 30, 1)], 1: [(0, 12, 0), (40, 60, 1)], 2: [(2, 10, 0), (0, 80, 1)]}
+    for coder_index, items in spans.items():
+        for start, end, post_index in items:
+            coding_apply(post=posts[post_index], code=code, coder=team.coders[coder_index], start=start, end=end)
+    result = comparison_compute(project=team.project, coder_ids=[c.pk for c in team.coders])
+    matrix = np.zeros((3, 130))
+    for coder_index, items in spans.items():
+        for start, end, post_index in items:
+            offset = 0 if post_index == 0 else 50
+            matrix[coder_index, offset + start : offset + end] = 1
+    assert row(result, "Access")["alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"), abs=1e-6
+    )
+    assert result["characters"] == 130 and result["posts"] == 2
+
+
+def test_post_level_treats_unjudged_posts_as_missing(team):
+    posts = [PostFactory(project=team.project) for _ in range(4)]
+    code = code_create(project=team.project, name="Cost")
+    other = code_create(project=team.project, name="Other")
+    a, b = team.coders[0], team.coders[1]
+    coding_apply(post=posts[0], code=code, coder=a, start=0, end=4)
+    coding_apply(post=posts[0], code=code, coder=b, start=0, end=4)
+    coding_apply(post=posts[1], code=code, coder=a, start=0, end=4)
+    coding_apply(post=posts[1], code=other, coder=b, start=0, end=4)
+    coding_apply(post=posts[2], code=other, coder=a, start=0, end=4)  # b never judged post 2
+    Assignment.objects.create(post=posts[3], coder=a)
+    Assignment.objects.create(post=posts[3], coder=b)  # both judged post 3, coded nothing
+    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk], unit="post", post_ids=[p.pk for p in posts])
+    cost = row(result, "Cost")
+    data = [[1, 1, 0, 0], [1, 0, np.nan, 0]]
+    assert cost["alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"), abs=1e-6
+    )
+    assert (cost["both"], cost["only_a"], cost["only_b"], cost["neither"]) == (1, 1, 0, 1)
+
+
+def test_comparison_needs_two_coders(team):
+    with pytest.raises(ValueError, match="two coders"):
+        comparison_compute(project=team.project, coder_ids=[team.coder.pk])
+
+
+def test_real_annotators_alpha_matches_krippendorff(team, shared_data):
+    """1,600 real LinkedIn posts, each labelled by 3 of 4 annotators: whole-post codings."""
+    path = shared_data / "corpora" / "linkedin_influencers_1600.csv"
+    call_command("import_posts", str(path), "--project", team.project.slug, "--no-near-duplicates",
+                 "--json", stdout=io.StringIO())
+    from corpus.models import Post
+
+    posts = {p.external_id: p for p in Post.objects.filter(project=team.project)}
+    coders = [*team.coders, team.supervisor]  # four annotators
+    codes: dict[str, Code] = {}
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    matrix_rows = []
+    for record in rows:
+        post = posts.get(record["index"])
+        if post is None:
+            continue
+        values = []
+        for i, coder in enumerate(coders, start=1):
+            label = record[f"label_{i}"].strip()
+            values.append(label or None)
+            if label:
+                if label not in codes:
+                    codes[label] = code_create(project=team.project, name=label)
+                Coding.objects.create(post=post, code=codes[label], coder=coder, start=0,
+                                      end=len(post.text), quote=post.text)
+        matrix_rows.append(values)
+    result = comparison_compute(project=team.project, coder_ids=[c.pk for c in coders], unit="post")
+    assert result["posts"] == len(matrix_rows)
+    for label, code in list(codes.items())[:5]:
+        data = [[np.nan if v is None else float(v == label) for v in column] for column in zip(*matrix_rows, strict=True)]
+        expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        got = row(result, label)["alpha"]
+        assert (got is None and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-6), label
+
+
+def test_agreement_command_prints_json_and_methods_sentence(team):
+    post = PostFactory(project=team.project, text="y" * 40)
+    code = code_create(project=team.project, name="Trust")
+    coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=20)
+    coding_apply(post=post, code=code, coder=team.coders[1], start=0, end=20)
+    out = io.StringIO()
+    call_command("agreement", "--project", team.project.slug,
+                 "--coders", f"{team.coders[0].username},{team.coders[1].username}", "--json", stdout=out)
+    payload = json.loads(out.getvalue())
+    assert payload["overall"]["alpha"] == pytest.approx(1.0)
+    assert payload["methods"].startswith("Two coders independently coded 1 posts")
