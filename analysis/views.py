@@ -43,3 +43,48 @@ def analysis_page(request, slug):
         "coders": Membership.objects.filter(project=project, role=Role.CODER).select_related("user"),
     }
     return render(request, "analysis/analysis.html", context)
+
+
+@login_required
+def comparison_page(request, slug):
+    """Agreement between coders, per code with its sub-theme and theme rows (supervisors)."""
+    import csv
+
+    from django.http import HttpResponse
+
+    from .comparison import UNITS, comparison_compute, methods_sentence
+
+    membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
+    project = membership.project
+    coders = list(Membership.objects.filter(project=project, role=Role.CODER).select_related("user"))
+    chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [m.user_id for m in coders[:2]]
+    unit = request.GET.get("unit") if request.GET.get("unit") in UNITS else "character"
+    result, error = None, ""
+    try:
+        result = comparison_compute(project=project, coder_ids=chosen, unit=unit)
+    except ValueError as exc:
+        error = str(exc)
+    names = {m.user_id: m.user.username for m in Membership.objects.filter(project=project).select_related("user")}
+    if result:
+        result["methods"] = methods_sentence(result, coder_names=[names.get(c, "?") for c in chosen])
+        for row in result["codes"]:
+            p, k = row.get("percent"), row.get("kappa")
+            # The kappa paradox: with a rare code, high agreement can come with a low kappa.
+            row["paradox"] = p is not None and k is not None and p >= 0.9 and k < 0.4
+    if result and request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(["path", "level", "both", "only_a", "only_b", "neither", "percent", "kappa", "alpha"])
+        for row in result["codes"]:
+            writer.writerow([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"),
+                             row.get("only_b"), row.get("neither"), row.get("percent"), row.get("kappa"),
+                             row.get("alpha")])
+        return response
+    context = project_context(membership) | {
+        "coders": coders, "chosen": chosen, "unit": unit, "units": UNITS, "result": result,
+        "error": error, "names": names, "two": len(chosen) == 2,
+        "csv_query": request.GET.urlencode(),
+    }
+    return render(request, "analysis/comparison.html", context)
