@@ -1,12 +1,11 @@
 """Computed outputs: analysis jobs (word frequency, word tree, keyword in context) and results."""
 
-from django.conf import settings
 from django.db import models
 
-from corpus.models import JobStatus
+from corpus.models import JobRow
 
 
-class AnalysisJob(models.Model):
+class AnalysisJob(JobRow):
     class Kind(models.TextChoices):
         FREQUENCY = "frequency", "Word frequency"
         WORDTREE = "wordtree", "Word tree"
@@ -20,21 +19,9 @@ class AnalysisJob(models.Model):
     # The same query on an unchanged corpus reuses a finished job (see services.analysis_request).
     params_hash = models.CharField(max_length=64)
     corpus_version = models.CharField(max_length=64)
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    progress = models.FloatField(default=0.0)
-    message = models.TextField(blank=True)
     result = models.JSONField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(JobRow.Meta):
         indexes = [models.Index(fields=["project", "kind", "params_hash", "corpus_version"])]
 
     def __str__(self) -> str:

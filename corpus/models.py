@@ -17,7 +17,27 @@ class JobStatus(models.TextChoices):
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-class ImportBatch(models.Model):
+class JobRow(models.Model):
+    """The fields of every background job a user sees (see coding_app/jobs.py)."""
+
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0, help_text="0 to 1")
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class ImportBatch(JobRow):
     project = models.ForeignKey(
         "coding_app.Project", on_delete=models.CASCADE, related_name="import_batches"
     )
@@ -30,9 +50,6 @@ class ImportBatch(models.Model):
         default=False, help_text="Import nothing if any row is rejected."
     )
     mapping = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    progress = models.FloatField(default=0.0, help_text="0 to 1")
-    message = models.TextField(blank=True)
     total_rows = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
@@ -42,17 +59,8 @@ class ImportBatch(models.Model):
         default=list, blank=True, help_text='Rejected rows: [{"row": N, "message": "..."}]'
     )
     row_warnings = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(JobRow.Meta):
         verbose_name_plural = "import batches"
 
     def __str__(self) -> str:
