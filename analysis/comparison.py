@@ -239,3 +239,84 @@ def methods_sentence(result: dict, *, coder_names: list[str]) -> str:
         f"{words} coders independently coded {result['posts']} posts; Krippendorff's α "
         f"(nominal, {unit}, all codes pooled) = {figure}."
     )
+
+
+def post_disagreements(*, post, coder_a: int, coder_b: int, consensus_coder_id: int | None) -> list[dict]:
+    """Two coders' codings of one post, matched: the same code on the same span is agreed;
+    the same code on overlapping spans overlaps; anything else belongs to one coder only."""
+    codings = list(
+        Coding.objects.filter(post=post, coder_id__in=[coder_a, coder_b]).select_related("code")
+        .order_by("start", "end", "id")
+    )
+    consensus = set()
+    if consensus_coder_id:
+        consensus = set(
+            Coding.objects.filter(post=post, coder_id=consensus_coder_id).values_list("code_id", "start", "end")
+        )
+    return _match(
+        [c for c in codings if c.coder_id == coder_a], [c for c in codings if c.coder_id == coder_b], consensus
+    )
+
+
+def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
+    """Per post that both coders coded: how many codings agree, overlap or stand alone."""
+    codings = (
+        Coding.objects.filter(post__project=project, coder_id__in=[coder_a, coder_b])
+        .select_related("code", "post").order_by("post_id", "start", "end", "id")
+    )
+    by_post = defaultdict(list)
+    for coding in codings:
+        by_post[coding.post_id].append(coding)
+    rows = []
+    for post_id, items in by_post.items():
+        mine = [c for c in items if c.coder_id == coder_a]
+        theirs = [c for c in items if c.coder_id == coder_b]
+        if not mine or not theirs:
+            continue
+        statuses = [item["status"] for item in _match(mine, theirs, set())]
+        rows.append({
+            "post": post_id, "text": items[0].post.text[:120],
+            "agreed": statuses.count("agreed"), "overlaps": statuses.count("overlaps"),
+            "only_a": statuses.count("only A"), "only_b": statuses.count("only B"),
+        })
+    rows.sort(key=lambda r: -(r["overlaps"] + r["only_a"] + r["only_b"]))
+    return rows
+
+
+def _match(mine: list, theirs: list, consensus: set) -> list[dict]:
+    items, matched = [], set()
+    for a in mine:
+        twin = next((b for b in theirs if b.code_id == a.code_id and (b.start, b.end) == (a.start, a.end)), None)
+        if twin is not None:
+            matched.add(twin.pk)
+            items.append(_item(a, "both", "agreed", [a.pk, twin.pk], consensus))
+            continue
+        overlapping = any(b.code_id == a.code_id and b.start < a.end and a.start < b.end for b in theirs)
+        items.append(_item(a, "A", "overlaps" if overlapping else "only A", [a.pk], consensus))
+    for b in theirs:
+        if b.pk in matched:
+            continue
+        overlapping = any(a.code_id == b.code_id and a.start < b.end and b.start < a.end for a in mine)
+        items.append(_item(b, "B", "overlaps" if overlapping else "only B", [b.pk], consensus))
+    items.sort(key=lambda item: (item["start"], item["end"], item["coder"]))
+    return items
+
+
+def _item(coding, coder: str, status: str, ids: list[int], consensus: set) -> dict:
+    return {
+        "code": coding.code_id, "code_name": coding.code.name, "colour": coding.code.colour,
+        "start": coding.start, "end": coding.end, "quote": coding.quote, "coder": coder,
+        "status": status, "codings": ids,
+        "in_consensus": (coding.code_id, coding.start, coding.end) in consensus,
+    }
+
+
+def highlighted_segments(text: str, codings: list[tuple[int, int, str]]) -> list[dict]:
+    """The text cut at every coding edge, each piece with the colours covering it (for pages
+    that draw codings server-side; offsets are code points, as Python indexes text)."""
+    cuts = sorted({0, len(text), *(s for s, _, _ in codings), *(e for _, e, _ in codings)})
+    pieces = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        colours = [colour for s, e, colour in codings if s <= start and e >= end]
+        pieces.append({"text": text[start:end], "colour": colours[0] if colours else "", "layers": len(colours)})
+    return pieces

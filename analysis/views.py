@@ -82,9 +82,69 @@ def comparison_page(request, slug):
                              row.get("only_b"), row.get("neither"), row.get("percent"), row.get("kappa"),
                              row.get("alpha")])
         return response
+    per_post = []
+    if result and len(chosen) == 2:
+        from .comparison import disagreement_counts
+
+        per_post = disagreement_counts(project=project, coder_a=chosen[0], coder_b=chosen[1])
     context = project_context(membership) | {
+        "per_post": per_post,
         "coders": coders, "chosen": chosen, "unit": unit, "units": UNITS, "result": result,
         "error": error, "names": names, "two": len(chosen) == 2,
         "csv_query": request.GET.urlencode(),
     }
     return render(request, "analysis/comparison.html", context)
+
+
+@login_required
+def disagreement_page(request, slug, pk):
+    """One post with two coders' codings side by side; a supervisor builds the consensus."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import get_object_or_404, redirect
+
+    from coding_app import services as coding_services
+    from coding_app.models import Code, Coding
+    from corpus.models import Post
+
+    from .comparison import highlighted_segments, post_disagreements
+
+    membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
+    project = membership.project
+    post = get_object_or_404(Post, project=project, pk=pk)
+    try:
+        coder_a, coder_b = int(request.GET.get("a", 0)), int(request.GET.get("b", 0))
+    except ValueError:
+        coder_a = coder_b = 0
+    consensus = coding_services.consensus_coder(project=project)
+    if request.method == "POST":
+        try:
+            if request.POST.get("undo"):
+                coding = get_object_or_404(Coding, pk=int(request.POST["undo"]), post=post)
+                coding_services.adjudication_undo(consensus_coding=coding, user=request.user)
+            else:
+                code = get_object_or_404(Code, project=project, pk=int(request.POST["code"]))
+                start, end = int(request.POST["start"]), int(request.POST["end"])
+                decision = request.POST.get("decision", "accept")
+                if decision == "accept" and (start, end) != (int(request.POST.get("original_start", start)), int(request.POST.get("original_end", end))):
+                    decision = "edit"
+                coding_services.adjudication_decide(
+                    post=post, code=code, start=start, end=end, decision=decision, user=request.user,
+                    source_codings=[int(i) for i in request.POST.getlist("codings") if i.isdigit()],
+                )
+        except (ValidationError, ValueError, KeyError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(f"{request.path}?a={coder_a}&b={coder_b}")
+    items = post_disagreements(post=post, coder_a=coder_a, coder_b=coder_b, consensus_coder_id=consensus.pk)
+    layers = {}
+    for who, coder_id in (("a", coder_a), ("b", coder_b), ("consensus", consensus.pk)):
+        codings = Coding.objects.filter(post=post, coder_id=coder_id).select_related("code")
+        layers[who] = highlighted_segments(post.text, [(c.start, c.end, c.code.colour) for c in codings])
+    names = dict(Membership.objects.filter(project=project).values_list("user_id", "user__username"))
+    context = project_context(membership) | {
+        "post": post, "items": items, "layers": layers, "a": coder_a, "b": coder_b,
+        "name_a": names.get(coder_a, "?"), "name_b": names.get(coder_b, "?"),
+        "consensus_codings": Coding.objects.filter(post=post, coder=consensus).select_related("code"),
+        "history": post.adjudications.select_related("code", "decided_by")[:50],
+    }
+    return render(request, "analysis/disagreement.html", context)

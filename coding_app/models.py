@@ -152,3 +152,40 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} → {self.coder}"
+
+
+class Adjudication(models.Model):
+    """A supervisor's decision on a coding for the consensus layer, with its history.
+
+    The consensus layer is a set of codings by the project's consensus coder (a user made
+    for the project, see services.consensus_coder); each decision here records what was
+    accepted or rejected, from which coders' codings, by whom and when.
+    """
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", "Accepted into the consensus"
+        REJECT = "reject", "Left out of the consensus"
+        EDIT = "edit", "Accepted with an edited span"
+        UNDO = "undo", "Removed from the consensus"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="adjudications")
+    post = models.ForeignKey("corpus.Post", on_delete=models.CASCADE, related_name="adjudications")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="adjudications")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    source_codings = models.JSONField(default=list, help_text="Ids of the coders' codings decided on.")
+    consensus_coding = models.ForeignKey(
+        Coding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.code} [{self.start}:{self.end}]"

@@ -29,6 +29,7 @@ urlpatterns = [
     path("p/<slug:slug>/imports/<int:pk>/delete/", corpus_views.import_delete, name="import-delete"),
     path("p/<slug:slug>/analysis/", analysis_views.analysis_page, name="analysis-page"),
     path("p/<slug:slug>/agreement/", analysis_views.comparison_page, name="comparison-page"),
+    path("p/<slug:slug>/agreement/posts/<int:pk>/", analysis_views.disagreement_page, name="disagreement-page"),
     path("p/<slug:slug>/near-duplicates/<int:pk>/", corpus_views.near_duplicate_review, name="near-duplicate-review"),
     path("p/<slug:slug>/queue/", corpus_views.queue, name="queue-page"),
     path("p/<slug:slug>/sampling/", corpus_views.sampling, name="sampling-page"),

@@ -152,3 +152,51 @@ def test_agreement_page_is_for_supervisors_and_exports_csv(client, team):
     assert "Two coders independently coded 1 posts" in html and "1.000" in html
     body = client.get(url + "&format=csv").content.decode("utf-8-sig")
     assert body.splitlines()[1].startswith("Value,theme,25,0,0,25,1.0,1.0,1.0")
+
+
+def test_adjudication_builds_consensus_layer_with_history(client, team):
+    from coding_app.models import Adjudication
+    from coding_app.services import consensus_coder
+
+    post = PostFactory(project=team.project, text="Employers want digital skills and fair access.")
+    code = code_create(project=team.project, name="Skills")
+    a, b = team.coders[0], team.coders[1]
+    agreed_a, _ = coding_apply(post=post, code=code, coder=a, start=15, end=29)
+    coding_apply(post=post, code=code, coder=b, start=15, end=29)
+    only_a, _ = coding_apply(post=post, code=code, coder=a, start=34, end=45)
+    url = f"/p/{team.project.slug}/agreement/posts/{post.pk}/?a={a.pk}&b={b.pk}"
+    client.force_login(team.coder)
+    assert client.get(url).status_code == 403
+    client.force_login(team.supervisor)
+    html = client.get(url).content.decode()
+    assert "agreed" in html and "only A" in html
+
+    # Accept the agreed coding, accept the other with an edited span, then undo it.
+    client.post(url, {"code": code.pk, "codings": [agreed_a.pk], "start": 15, "end": 29,
+                      "original_start": 15, "original_end": 29, "decision": "accept"})
+    client.post(url, {"code": code.pk, "codings": [only_a.pk], "start": 39, "end": 45,
+                      "original_start": 34, "original_end": 45, "decision": "accept"})
+    consensus = consensus_coder(project=team.project)
+    quotes = sorted(Coding.objects.filter(coder=consensus).values_list("quote", flat=True))
+    assert quotes == ["access", "digital skills"]
+    edited = Coding.objects.get(coder=consensus, quote="access")
+    client.post(url, {"undo": edited.pk})
+    assert list(Coding.objects.filter(coder=consensus).values_list("quote", flat=True)) == ["digital skills"]
+    decisions = list(Adjudication.objects.order_by("id").values_list("decision", flat=True))
+    assert decisions == ["accept", "edit", "undo"]
+    page = client.get(f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}").content.decode()
+    assert f"/agreement/posts/{post.pk}/?a={a.pk}&amp;b={b.pk}" in page
+
+
+def test_reject_records_decision_without_consensus_coding(team):
+    from coding_app.models import Adjudication
+    from coding_app.services import adjudication_decide
+
+    post = PostFactory(project=team.project, text="Badges are credentials too.")
+    code = code_create(project=team.project, name="Badges")
+    coding, _ = coding_apply(post=post, code=code, coder=team.coder, start=0, end=6)
+    adjudication_decide(post=post, code=code, start=0, end=6, decision="reject",
+                        source_codings=[coding.pk], user=team.supervisor)
+    decision = Adjudication.objects.get()
+    assert decision.decision == "reject" and decision.consensus_coding is None
+    assert decision.source_codings == [coding.pk]
