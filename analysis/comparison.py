@@ -24,12 +24,15 @@ from .stats.agreement import (
     coverage_histogram,
     fleiss_kappa,
     krippendorff_alpha,
+    krippendorff_alpha_ci,
     percent_agreement,
     table_kappa,
     table_percent_agreement,
 )
 
 UNITS = ("character", "post")
+BOOTSTRAP_SAMPLES = 500
+BOOTSTRAP_SEED = 0
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -131,9 +134,12 @@ def comparison_compute(*, project, coder_ids: list[int], unit: str = "character"
     # Pooled over the leaves of the codebook, so no character is counted twice.
     leaves = {c.pk for c in codes if not children[c.pk]}
     overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit)
+    grid = heatmap(rows, leaves) if unit == "character" else None
     for row in rows:  # internal inputs of the pooled figures
         row.pop("decisions", None)
+        row.pop("per_post", None)
     return {
+        "heatmap": grid,
         "unit": unit,
         "unit_description": (
             "characters of each post that every coder judged, coded or not by each coder "
@@ -155,14 +161,17 @@ def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
     if unit == "character":
         histogram = [0] * (m + 1)
         table = {"both": 0, "only_a": 0, "only_b": 0, "neither": 0}
+        per_post = {}
         for post_id in scope:
             per_coder = [[s for code_id in ids for s in spans.get((post_id, code_id), {}).get(c, [])] for c in coder_ids]
-            for k, n in enumerate(coverage_histogram(lengths[post_id], per_coder)):
+            post_histogram = coverage_histogram(lengths[post_id], per_coder)
+            per_post[post_id] = post_histogram
+            for k, n in enumerate(post_histogram):
                 histogram[k] += n
             if m == 2:
                 for key, value in char_agreement_table(lengths[post_id], per_coder[0], per_coder[1]).items():
                     table[key] += value
-        figures = {"histogram": histogram}
+        figures = {"histogram": histogram, "per_post": per_post}
         if m == 2:
             figures |= table | {
                 "percent": _nan_to_none(table_percent_agreement(**table)),
@@ -215,17 +224,65 @@ def _pooled(rows: list[dict], m: int, unit: str) -> dict:
         return {"percent": None, "kappa": None, "alpha": None}
     if unit == "character":
         histogram = [sum(r["histogram"][k] for r in rows) for k in range(m + 1)]
+        interval = _post_bootstrap(rows, m)
         if m == 2:
             table = {key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")}
-            return table | {
+            return table | interval | {
                 "percent": _nan_to_none(table_percent_agreement(**table)),
                 "kappa": _nan_to_none(table_kappa(**table)),
                 "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
             }
-        return _histogram_figures(histogram)
+        return _histogram_figures(histogram) | interval
     data = [sum((r["decisions"][c] for r in rows), []) for c in range(m)]
-    pooled = {"percent": _nan_to_none(percent_agreement(data)), "alpha": _nan_to_none(krippendorff_alpha(data))}
+    alpha, low, high = krippendorff_alpha_ci(data, n_boot=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED)
+    pooled = {"percent": _nan_to_none(percent_agreement(data)), "alpha": _nan_to_none(alpha),
+              "alpha_low": _nan_to_none(low), "alpha_high": _nan_to_none(high)}
     return pooled | _kappa_figures(data)
+
+
+def _post_bootstrap(rows: list[dict], m: int) -> dict:
+    """95% interval for the pooled character-level alpha: posts resampled with replacement
+    (a cluster bootstrap: a post's characters travel together), seeded."""
+    import random
+
+    posts = sorted({p for r in rows for p in r["per_post"]})
+    if len(posts) < 2:
+        return {"alpha_low": None, "alpha_high": None}
+    pooled = {p: [sum(r["per_post"].get(p, [0] * (m + 1))[k] for r in rows) for k in range(m + 1)] for p in posts}
+    rng = random.Random(BOOTSTRAP_SEED)
+    values = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        histogram = [0] * (m + 1)
+        for p in rng.choices(posts, k=len(posts)):
+            for k, n in enumerate(pooled[p]):
+                histogram[k] += n
+        alpha = binary_alpha_from_histogram(histogram)
+        if not math.isnan(alpha):
+            values.append(alpha)
+    if not values:
+        return {"alpha_low": None, "alpha_high": None}
+    values.sort()
+    return {
+        "alpha_low": _nan_to_none(values[int(0.025 * (len(values) - 1))]),
+        "alpha_high": _nan_to_none(values[int(0.975 * (len(values) - 1))]),
+    }
+
+
+def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:
+    """Percent agreement by code (leaves) and post, character units; None where nobody coded."""
+    rows = [r for r in result_rows if r["code"] in leaves and "per_post" in r]
+    posts = sorted({p for r in rows for p, h in r["per_post"].items() if sum(h[1:])})
+    values = []
+    for r in rows:
+        line = []
+        for p in posts:
+            h = r["per_post"].get(p)
+            if not h or not sum(h[1:]):
+                line.append(None)
+                continue
+            line.append(_histogram_figures(h)["percent"])
+        values.append(line)
+    return {"codes": [r["name"] for r in rows], "code_ids": [r["code"] for r in rows], "posts": posts, "values": values}
 
 
 def methods_sentence(result: dict, *, coder_names: list[str]) -> str:
@@ -235,9 +292,11 @@ def methods_sentence(result: dict, *, coder_names: list[str]) -> str:
     words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}.get(len(coder_names), str(len(coder_names)))
     unit = "character units" if result["unit"] == "character" else "post units"
     figure = "undefined" if alpha is None else f"{alpha:.2f}"
+    low, high = overall.get("alpha_low"), overall.get("alpha_high")
+    interval = f", 95% CI {low:.2f}–{high:.2f}" if low is not None and high is not None else ""
     return (
         f"{words} coders independently coded {result['posts']} posts; Krippendorff's α "
-        f"(nominal, {unit}, all codes pooled) = {figure}."
+        f"(nominal, {unit}, all codes pooled) = {figure}{interval}."
     )
 
 

@@ -59,9 +59,11 @@ def comparison_page(request, slug):
     coders = list(Membership.objects.filter(project=project, role=Role.CODER).select_related("user"))
     chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [m.user_id for m in coders[:2]]
     unit = request.GET.get("unit") if request.GET.get("unit") in UNITS else "character"
+    scope = request.GET.get("scope", "")
+    post_ids = _scope_post_ids(project, scope)
     result, error = None, ""
     try:
-        result = comparison_compute(project=project, coder_ids=chosen, unit=unit)
+        result = comparison_compute(project=project, coder_ids=chosen, unit=unit, post_ids=post_ids)
     except ValueError as exc:
         error = str(exc)
     names = {m.user_id: m.user.username for m in Membership.objects.filter(project=project).select_related("user")}
@@ -71,6 +73,8 @@ def comparison_page(request, slug):
             p, k = row.get("percent"), row.get("kappa")
             # The kappa paradox: with a rare code, high agreement can come with a low kappa.
             row["paradox"] = p is not None and k is not None and p >= 0.9 and k < 0.4
+    if result and request.GET.get("format") == "xlsx":
+        return _xlsx_response(project, unit, result)
     if result and request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
@@ -87,7 +91,15 @@ def comparison_page(request, slug):
         from .comparison import disagreement_counts
 
         per_post = disagreement_counts(project=project, coder_a=chosen[0], coder_b=chosen[1])
+    drill = None
+    if len(chosen) == 2:
+        drill = reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/") + f"?a={chosen[0]}&b={chosen[1]}"
     context = project_context(membership) | {
+        "heatmap_data": {"grid": (result or {}).get("heatmap"), "drill": drill},
+        "scope_kind": scope.partition(":")[0],
+        "scope_id": scope.partition(":")[2],
+        "samples": project.samples.all(),
+        "batches": import_batch_list(project=project).filter(status="succeeded"),
         "per_post": per_post,
         "coders": coders, "chosen": chosen, "unit": unit, "units": UNITS, "result": result,
         "error": error, "names": names, "two": len(chosen) == 2,
@@ -148,3 +160,47 @@ def disagreement_page(request, slug, pk):
         "history": post.adjudications.select_related("code", "decided_by")[:50],
     }
     return render(request, "analysis/disagreement.html", context)
+
+
+def _scope_post_ids(project, scope: str):
+    """Posts of a sample or an import batch (None: every post the coders coded)."""
+    from corpus.models import Post, Sample
+
+    kind, _, ident = scope.partition(":")
+    if not ident.isdigit():
+        return None
+    if kind == "sample":
+        sample = Sample.objects.filter(project=project, pk=int(ident)).first()
+        return list(sample.post_ids) if sample else []
+    if kind == "batch":
+        return list(Post.objects.filter(project=project, batch_id=int(ident)).values_list("pk", flat=True))
+    return None
+
+
+def _xlsx_response(project, unit: str, result: dict):
+    """The code table (and, for two coders, the counts) as an Excel workbook."""
+    import io
+
+    from django.http import HttpResponse
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Agreement by code"
+    sheet.append(["Code path", "Level", "Both", "Only A", "Only B", "Neither", "Percent agreement", "Kappa", "Alpha"])
+    for row in result["codes"]:
+        sheet.append([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"), row.get("only_b"),
+                      row.get("neither"), row.get("percent"), row.get("kappa"), row.get("alpha")])
+    summary = book.create_sheet("Summary")
+    summary.append(["Unit", result["unit_description"]])
+    summary.append(["Posts", result["posts"]])
+    summary.append(["Methods", result.get("methods", "")])
+    for key in ("percent", "kappa", "alpha", "alpha_low", "alpha_high"):
+        summary.append([key, result["overall"].get(key)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.xlsx"'
+    return response

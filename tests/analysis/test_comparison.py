@@ -200,3 +200,31 @@ def test_reject_records_decision_without_consensus_coding(team):
     decision = Adjudication.objects.get()
     assert decision.decision == "reject" and decision.consensus_coding is None
     assert decision.source_codings == [coding.pk]
+
+
+def test_agreement_page_heatmap_scope_and_xlsx(client, team):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from corpus.models import Sample
+
+    posts = [PostFactory(project=team.project, text=f"{i}" + "q" * 39) for i in range(3)]
+    code = code_create(project=team.project, name="Trust")
+    a, b = team.coders[0], team.coders[1]
+    for post in posts:
+        coding_apply(post=post, code=code, coder=a, start=0, end=20)
+        coding_apply(post=post, code=code, coder=b, start=0, end=30)
+    sample = Sample.objects.create(project=team.project, name="S", method="all", post_ids=[posts[0].pk])
+    client.force_login(team.supervisor)
+    base = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
+    html = client.get(base).content.decode()
+    assert "95% CI" in html and 'id="heatmap"' in html
+    assert "Two coders independently coded 3 posts" in html
+    scoped = client.get(base + f"&scope=sample:{sample.pk}").content.decode()
+    assert "Two coders independently coded 1 posts" in scoped
+    book = load_workbook(BytesIO(client.get(base + "&format=xlsx").content))
+    rows = list(book["Agreement by code"].values)
+    assert rows[1][0] == "Trust" and rows[1][2] == 60 and rows[1][4] == 30
+    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
+    assert result["heatmap"]["values"] == [[0.75, 0.75, 0.75]]

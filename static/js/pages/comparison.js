@@ -1,0 +1,15 @@
+// The agreement page: the heatmap of agreement by code and post, with SVG and PNG export.
+import { downloadPNG, downloadSVG } from "../lib/export.js";
+import { render as renderHeatmap } from "../charts/heatmap.js";
+
+const data = JSON.parse(document.getElementById("heatmap-data").textContent);
+const box = document.getElementById("heatmap");
+if (box && data.grid) {
+  renderHeatmap(box, data.grid, {
+    onClick: (post) => {
+      if (data.drill) window.location.href = data.drill.replace("{post}", post);
+    },
+  });
+  document.querySelector("[data-export=heatmap-svg]")?.addEventListener("click", () => downloadSVG(box.querySelector("svg"), "agreement-heatmap.svg"));
+  document.querySelector("[data-export=heatmap-png]")?.addEventListener("click", () => downloadPNG(box.querySelector("svg"), "agreement-heatmap.png"));
+}
