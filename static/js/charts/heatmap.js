@@ -5,7 +5,7 @@ export function render(element, grid, { cell = 16, onClick = () => {} } = {}) {
   element.replaceChildren();
   if (!grid || !grid.codes.length || !grid.posts.length) return null;
   const margin = { top: 30, right: 20, bottom: 10, left: 190 };
-  const width = margin.left + margin.right + grid.posts.length * cell;
+  const width = Math.max(480, margin.left + margin.right + grid.posts.length * cell);
   const height = margin.top + margin.bottom + grid.codes.length * cell;
   const colour = d3.scaleSequential(d3.interpolateRdYlGn).domain([0.5, 1]);
   const svg = d3.select(element).append("svg")
