@@ -18,13 +18,13 @@ from corpus.models import Post
 from corpus.selectors import post_visible_q
 
 from .stats.agreement import (
+    binary_alpha_from_counts,
     binary_alpha_from_histogram,
+    binary_unit_counts,
     char_agreement_table,
     cohen_kappa,
     coverage_histogram,
     fleiss_kappa,
-    krippendorff_alpha,
-    krippendorff_alpha_ci,
     percent_agreement,
     table_kappa,
     table_percent_agreement,
@@ -133,10 +133,11 @@ def comparison_compute(*, project, coder_ids: list[int], unit: str = "character"
 
     # Pooled over the leaves of the codebook, so no character is counted twice.
     leaves = {c.pk for c in codes if not children[c.pk]}
-    overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit)
+    overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit, lengths)
     grid = heatmap(rows, leaves) if unit == "character" else None
     for row in rows:  # internal inputs of the pooled figures
         row.pop("decisions", None)
+        row.pop("unit_counts", None)
         row.pop("per_post", None)
     return {
         "heatmap": grid,
@@ -162,7 +163,12 @@ def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
         histogram = [0] * (m + 1)
         table = {"both": 0, "only_a": 0, "only_b": 0, "neither": 0}
         per_post = {}
+        coded = {post_id for (post_id, code_id) in spans if code_id in ids}
         for post_id in scope:
+            if post_id not in coded:  # nobody applied the code here: every character agrees
+                histogram[0] += lengths[post_id]
+                table["neither"] += lengths[post_id]
+                continue
             per_coder = [[s for code_id in ids for s in spans.get((post_id, code_id), {}).get(c, [])] for c in coder_ids]
             post_histogram = coverage_histogram(lengths[post_id], per_coder)
             per_post[post_id] = post_histogram
@@ -191,10 +197,14 @@ def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
         ]
         for c in coder_ids
     ]
+    # Alpha in closed form from per-unit counts (the same value as krippendorff_alpha).
+    counts = [binary_unit_counts(column) for column in zip(*data, strict=True)]
+    o01, n0, n1 = (sum(c[i] for c in counts) for i in range(3))
     figures = {
         "percent": _nan_to_none(percent_agreement(data)),
-        "alpha": _nan_to_none(krippendorff_alpha(data)),
+        "alpha": _nan_to_none(binary_alpha_from_counts(o01, n0, n1)),
         "decisions": data,
+        "unit_counts": dict(zip(scope, counts, strict=True)),
     }
     figures |= _kappa_figures(data)
     return figures
@@ -218,13 +228,13 @@ def _kappa_figures(data: list[list]) -> dict:
     return {"kappa": _nan_to_none(fleiss_kappa(table)) if table else None}
 
 
-def _pooled(rows: list[dict], m: int, unit: str) -> dict:
+def _pooled(rows: list[dict], m: int, unit: str, lengths: dict[int, int]) -> dict:
     """All codes together: the per-code tables (character unit) or decisions (post unit) pooled."""
     if not rows:
         return {"percent": None, "kappa": None, "alpha": None}
     if unit == "character":
         histogram = [sum(r["histogram"][k] for r in rows) for k in range(m + 1)]
-        interval = _post_bootstrap(rows, m)
+        interval = _post_bootstrap(rows, m, lengths)
         if m == 2:
             table = {key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")}
             return table | interval | {
@@ -234,29 +244,31 @@ def _pooled(rows: list[dict], m: int, unit: str) -> dict:
             }
         return _histogram_figures(histogram) | interval
     data = [sum((r["decisions"][c] for r in rows), []) for c in range(m)]
-    alpha, low, high = krippendorff_alpha_ci(data, n_boot=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED)
-    pooled = {"percent": _nan_to_none(percent_agreement(data)), "alpha": _nan_to_none(alpha),
-              "alpha_low": _nan_to_none(low), "alpha_high": _nan_to_none(high)}
-    return pooled | _kappa_figures(data)
+    # Per post, the codes' counts summed: alpha and a cluster bootstrap over posts.
+    per_post = {}
+    for r in rows:
+        for post_id, (o01, n0, n1) in r["unit_counts"].items():
+            a, b, c = per_post.get(post_id, (0.0, 0, 0))
+            per_post[post_id] = (a + o01, b + n0, c + n1)
+    total = [sum(v[i] for v in per_post.values()) for i in range(3)]
+    pooled = {"percent": _nan_to_none(percent_agreement(data)),
+              "alpha": _nan_to_none(binary_alpha_from_counts(*total))}
+    return pooled | _cluster_interval(list(per_post.values())) | _kappa_figures(data)
 
 
-def _post_bootstrap(rows: list[dict], m: int) -> dict:
-    """95% interval for the pooled character-level alpha: posts resampled with replacement
-    (a cluster bootstrap: a post's characters travel together), seeded."""
+def _cluster_interval(clusters: list[tuple[float, int, int]]) -> dict:
+    """95% percentile interval of alpha over posts resampled with replacement (seeded)."""
     import random
 
-    posts = sorted({p for r in rows for p in r["per_post"]})
-    if len(posts) < 2:
+    if len(clusters) < 2:
         return {"alpha_low": None, "alpha_high": None}
-    pooled = {p: [sum(r["per_post"].get(p, [0] * (m + 1))[k] for r in rows) for k in range(m + 1)] for p in posts}
     rng = random.Random(BOOTSTRAP_SEED)
     values = []
     for _ in range(BOOTSTRAP_SAMPLES):
-        histogram = [0] * (m + 1)
-        for p in rng.choices(posts, k=len(posts)):
-            for k, n in enumerate(pooled[p]):
-                histogram[k] += n
-        alpha = binary_alpha_from_histogram(histogram)
+        o01 = n0 = n1 = 0
+        for a, b, c in rng.choices(clusters, k=len(clusters)):
+            o01, n0, n1 = o01 + a, n0 + b, n1 + c
+        alpha = binary_alpha_from_counts(o01, n0, n1)
         if not math.isnan(alpha):
             values.append(alpha)
     if not values:
@@ -266,6 +278,25 @@ def _post_bootstrap(rows: list[dict], m: int) -> dict:
         "alpha_low": _nan_to_none(values[int(0.025 * (len(values) - 1))]),
         "alpha_high": _nan_to_none(values[int(0.975 * (len(values) - 1))]),
     }
+
+
+def _post_bootstrap(rows: list[dict], m: int, lengths: dict[int, int]) -> dict:
+    """95% interval for the pooled character-level alpha: posts resampled with replacement
+    (a cluster bootstrap: a post's characters travel together), seeded."""
+    clusters = []
+    for p in lengths:
+        o01 = n0 = n1 = 0
+        for r in rows:
+            h = r["per_post"].get(p)
+            if h is None:  # nobody applied this code in the post: m zeros per character
+                n0 += lengths[p] * m
+                continue
+            for k, units in enumerate(h):
+                o01 += units * k * (m - k) / (m - 1)
+                n0 += units * (m - k)
+                n1 += units * k
+        clusters.append((o01, n0, n1))
+    return _cluster_interval(clusters)
 
 
 def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:

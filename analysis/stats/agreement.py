@@ -572,3 +572,26 @@ def binary_alpha_from_histogram(histogram: Sequence[int]) -> float:
     if n0 == 0 or n1 == 0 or n < 2:
         return math.nan  # one value only: agreement cannot be told from chance
     return 1.0 - (n - 1) * (2 * o01) / (2 * n0 * n1)
+
+
+def binary_unit_counts(values: Iterable[int | None]) -> tuple[float, int, int]:
+    """One unit's share of nominal alpha for binary values (1 coded, 0 not, None missing):
+    (disagreeing coincidences o01, pairable zeros n0, pairable ones n1).
+
+    These add up over units, so alpha over many units (or a bootstrap over clusters of
+    units) needs only sums: see `binary_alpha_from_counts`.
+    """
+    present = [v for v in values if v is not None]
+    m = len(present)
+    if m < 2:
+        return 0.0, 0, 0
+    k = sum(1 for v in present if v)
+    return k * (m - k) / (m - 1), m - k, k
+
+
+def binary_alpha_from_counts(o01: float, n0: int, n1: int) -> float:
+    """Krippendorff's nominal alpha from summed `binary_unit_counts`; nan when undefined."""
+    n = n0 + n1
+    if n0 == 0 or n1 == 0 or n < 2:
+        return math.nan
+    return 1.0 - (n - 1) * o01 / (n0 * n1)

@@ -705,3 +705,31 @@ def test_binary_alpha_is_nan_when_nothing_or_everything_is_coded():
 
     assert math.isnan(binary_alpha_from_histogram([100, 0, 0]))
     assert math.isnan(binary_alpha_from_histogram([0, 0, 100]))
+
+
+def test_binary_alpha_from_unit_counts_matches_krippendorff_with_missing():
+    import random
+
+    import krippendorff
+    import numpy as np
+
+    from analysis.stats.agreement import binary_alpha_from_counts, binary_unit_counts
+
+    rng = random.Random(3)
+    for _ in range(40):
+        coders, units = rng.randint(2, 5), rng.randint(5, 60)
+        data = [[rng.choice([0, 1, None]) for _u in range(units)] for _c in range(coders)]
+        o01 = n0 = n1 = 0
+        for column in zip(*data, strict=True):
+            a, b, c = binary_unit_counts(column)
+            o01, n0, n1 = o01 + a, n0 + b, n1 + c
+        matrix = np.array([[np.nan if v is None else v for v in row] for row in data], dtype=float)
+        try:
+            expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+        except ValueError:
+            expected = math.nan
+        got = binary_alpha_from_counts(o01, n0, n1)
+        if math.isnan(got):
+            assert math.isnan(expected) or n0 == 0 or n1 == 0
+        else:
+            assert got == pytest.approx(expected, abs=1e-9)
