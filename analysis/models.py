@@ -10,6 +10,7 @@ class AnalysisJob(JobRow):
         FREQUENCY = "frequency", "Word frequency"
         WORDTREE = "wordtree", "Word tree"
         KWIC = "kwic", "Keyword in context"
+        AGREEMENT = "agreement", "Coder agreement"
 
     project = models.ForeignKey(
         "coding_app.Project", on_delete=models.CASCADE, related_name="analysis_jobs"

@@ -142,6 +142,51 @@ def analysis_request(
     return job, True
 
 
+@transaction.atomic
+def agreement_request(
+    *, membership: Membership, coder_ids: list[int], unit: str, scope: str, post_ids, user
+) -> tuple[AnalysisJob, bool]:
+    """A coder comparison as a background job; reused while the coders' codings, the
+    assignments and the scope are unchanged."""
+    from coding_app.models import Assignment, Coding
+
+    from .comparison import UNITS
+
+    if unit not in UNITS:
+        raise ValidationError({"unit": f"Choose a unit among {', '.join(UNITS)}."})
+    coder_ids = sorted(set(coder_ids))
+    if len(coder_ids) < 2:
+        raise ValidationError({"coders": "Choose at least two coders to compare."})
+    project = membership.project
+    params = {"coders": coder_ids, "unit": unit, "scope": scope,
+              "post_ids": sorted(post_ids) if post_ids is not None else None}
+    params_hash = hashlib.sha256(json.dumps(["agreement", params], sort_keys=True).encode()).hexdigest()
+    codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids)
+    state = codings.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")) | {
+        "assigned": Assignment.objects.filter(post__project=project, coder_id__in=coder_ids).count(),
+        "codes": list(Code.objects.filter(project=project).values_list("id", "parent_id", "name").order_by("id")),
+    }
+    version = hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
+    existing = (
+        AnalysisJob.objects.filter(
+            project=project, kind=AnalysisJob.Kind.AGREEMENT, params_hash=params_hash,
+            corpus_version=version, status__in=["queued", "running", "succeeded"],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    job = AnalysisJob.objects.create(
+        project=project, kind=AnalysisJob.Kind.AGREEMENT, params=params, params_hash=params_hash,
+        corpus_version=version, created_by=user,
+    )
+    from .tasks import analysis_run_task
+
+    transaction.on_commit(lambda: analysis_run_task.delay(job.pk))
+    return job, True
+
+
 def analysis_is_current(*, job: AnalysisJob, membership: Membership) -> bool:
     """False once posts or codings in the job's scope have changed since it ran."""
     posts, codings = _scope_filters(job.project, job.params, membership)
@@ -206,6 +251,13 @@ def analysis_run(*, job_id: int) -> AnalysisJob | None:
 
 
 def _run(job: AnalysisJob) -> dict:
+    if job.kind == AnalysisJob.Kind.AGREEMENT:
+        from .comparison import comparison_compute
+
+        params = job.params
+        return comparison_compute(
+            project=job.project, coder_ids=params["coders"], unit=params["unit"], post_ids=params["post_ids"]
+        )
     rows, total = _documents(job)
     params = job.params
     last = time.monotonic()

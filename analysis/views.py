@@ -50,9 +50,11 @@ def comparison_page(request, slug):
     """Agreement between coders, per code with its sub-theme and theme rows (supervisors)."""
     import csv
 
+    from django.core.exceptions import ValidationError
     from django.http import HttpResponse
 
-    from .comparison import UNITS, comparison_compute, methods_sentence
+    from . import services
+    from .comparison import UNITS, methods_sentence
 
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     project = membership.project
@@ -61,11 +63,20 @@ def comparison_page(request, slug):
     unit = request.GET.get("unit") if request.GET.get("unit") in UNITS else "character"
     scope = request.GET.get("scope", "")
     post_ids = _scope_post_ids(project, scope)
-    result, error = None, ""
+    result, error, job = None, "", None
     try:
-        result = comparison_compute(project=project, coder_ids=chosen, unit=unit, post_ids=post_ids)
-    except ValueError as exc:
-        error = str(exc)
+        # Comparisons run as background jobs, reused while the codings are unchanged.
+        job, _ = services.agreement_request(
+            membership=membership, coder_ids=chosen, unit=unit, scope=scope, post_ids=post_ids,
+            user=request.user,
+        )
+        job.refresh_from_db()
+        if job.status == "succeeded":
+            result = job.result
+        elif job.status in ("failed", "cancelled"):
+            error = job.message or "The comparison failed."
+    except ValidationError as exc:
+        error = "; ".join(m for ms in exc.message_dict.values() for m in ms)
     names = {m.user_id: m.user.username for m in Membership.objects.filter(project=project).select_related("user")}
     if result:
         result["methods"] = methods_sentence(result, coder_names=[names.get(c, "?") for c in chosen])
@@ -95,6 +106,7 @@ def comparison_page(request, slug):
     if len(chosen) == 2:
         drill = reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/") + f"?a={chosen[0]}&b={chosen[1]}"
     context = project_context(membership) | {
+        "job": job,
         "heatmap_data": {"grid": (result or {}).get("heatmap"), "drill": drill},
         "scope_kind": scope.partition(":")[0],
         "scope_id": scope.partition(":")[2],

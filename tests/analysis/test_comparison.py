@@ -18,6 +18,17 @@ from tests.factories import PostFactory
 pytestmark = pytest.mark.django_db
 
 
+def fetch(client, url, capture):
+    """GET an agreement page: the first request queues the comparison job (run inline here,
+    as tests run tasks eagerly) and shows its progress; the next shows the result."""
+    with capture(execute=True):
+        first = client.get(url)
+    if first.status_code != 200 or "format=" in url:
+        return first
+    assert 'id="agreement-progress"' in first.content.decode() or "methods-sentence" in first.content.decode()
+    return client.get(url)
+
+
 def row(result, name):
     return next(r for r in result["codes"] if r["name"] == name)
 
@@ -139,7 +150,7 @@ def test_agreement_command_prints_json_and_methods_sentence(team):
     assert payload["methods"].startswith("Two coders independently coded 1 posts")
 
 
-def test_agreement_page_is_for_supervisors_and_exports_csv(client, team):
+def test_agreement_page_is_for_supervisors_and_exports_csv(client, team, django_capture_on_commit_callbacks):
     post = PostFactory(project=team.project, text="z" * 50)
     code = code_create(project=team.project, name="Value")
     coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=25)
@@ -148,13 +159,13 @@ def test_agreement_page_is_for_supervisors_and_exports_csv(client, team):
     client.force_login(team.coder)
     assert client.get(url).status_code == 403
     client.force_login(team.supervisor)
-    html = client.get(url).content.decode()
+    html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
     assert "Two coders independently coded 1 posts" in html and "1.000" in html
     body = client.get(url + "&format=csv").content.decode("utf-8-sig")
     assert body.splitlines()[1].startswith("Value,theme,25,0,0,25,1.0,1.0,1.0")
 
 
-def test_adjudication_builds_consensus_layer_with_history(client, team):
+def test_adjudication_builds_consensus_layer_with_history(client, team, django_capture_on_commit_callbacks):
     from coding_app.models import Adjudication
     from coding_app.services import consensus_coder
 
@@ -184,7 +195,8 @@ def test_adjudication_builds_consensus_layer_with_history(client, team):
     assert list(Coding.objects.filter(coder=consensus).values_list("quote", flat=True)) == ["digital skills"]
     decisions = list(Adjudication.objects.order_by("id").values_list("decision", flat=True))
     assert decisions == ["accept", "edit", "undo"]
-    page = client.get(f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}").content.decode()
+    page = fetch(client, f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}",
+                 django_capture_on_commit_callbacks).content.decode()
     assert f"/agreement/posts/{post.pk}/?a={a.pk}&amp;b={b.pk}" in page
 
 
@@ -202,7 +214,7 @@ def test_reject_records_decision_without_consensus_coding(team):
     assert decision.source_codings == [coding.pk]
 
 
-def test_agreement_page_heatmap_scope_and_xlsx(client, team):
+def test_agreement_page_heatmap_scope_and_xlsx(client, team, django_capture_on_commit_callbacks):
     from io import BytesIO
 
     from openpyxl import load_workbook
@@ -218,13 +230,38 @@ def test_agreement_page_heatmap_scope_and_xlsx(client, team):
     sample = Sample.objects.create(project=team.project, name="S", method="all", post_ids=[posts[0].pk])
     client.force_login(team.supervisor)
     base = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
-    html = client.get(base).content.decode()
+    html = fetch(client, base, django_capture_on_commit_callbacks).content.decode()
     assert "95% CI" in html and 'id="heatmap"' in html
     assert "Two coders independently coded 3 posts" in html
-    scoped = client.get(base + f"&scope=sample:{sample.pk}").content.decode()
+    scoped = fetch(client, base + f"&scope=sample:{sample.pk}", django_capture_on_commit_callbacks).content.decode()
     assert "Two coders independently coded 1 posts" in scoped
     book = load_workbook(BytesIO(client.get(base + "&format=xlsx").content))
     rows = list(book["Agreement by code"].values)
     assert rows[1][0] == "Trust" and rows[1][2] == 60 and rows[1][4] == 30
     result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
     assert result["heatmap"]["values"] == [[0.75, 0.75, 0.75]]
+
+
+def test_agreement_job_is_reused_until_codings_change(team, django_capture_on_commit_callbacks):
+    from analysis.services import agreement_request
+    from coding_app.access import project_access
+
+    post = PostFactory(project=team.project, text="w" * 30)
+    code = code_create(project=team.project, name="Cost")
+    a, b = team.coders[0], team.coders[1]
+    coding_apply(post=post, code=code, coder=a, start=0, end=10)
+    membership = project_access(team.supervisor, team.project)
+    kwargs = dict(membership=membership, coder_ids=[a.pk, b.pk], unit="character", scope="", post_ids=None,
+                  user=team.supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        first, created = agreement_request(**kwargs)
+    assert created
+    first.refresh_from_db()
+    assert first.status == "succeeded" and first.result["posts"] == 0  # b has not coded it yet
+    again, created = agreement_request(**kwargs)
+    assert not created and again.pk == first.pk
+    coding_apply(post=post, code=code, coder=b, start=0, end=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh, created = agreement_request(**kwargs)
+    fresh.refresh_from_db()
+    assert created and fresh.result["posts"] == 1 and fresh.result["overall"]["alpha"] == 1.0

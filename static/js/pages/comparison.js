@@ -1,4 +1,6 @@
-// The agreement page: the heatmap of agreement by code and post, with SVG and PNG export.
+// The agreement page: waits for the comparison job, then draws the heatmap of agreement by
+// code and post, with SVG and PNG export.
+import { api } from "../lib/api.js";
 import { downloadPNG, downloadSVG } from "../lib/export.js";
 import { render as renderHeatmap } from "../charts/heatmap.js";
 
@@ -13,3 +15,12 @@ if (box && data.grid) {
   document.querySelector("[data-export=heatmap-svg]")?.addEventListener("click", () => downloadSVG(box.querySelector("svg"), "agreement-heatmap.svg"));
   document.querySelector("[data-export=heatmap-png]")?.addEventListener("click", () => downloadPNG(box.querySelector("svg"), "agreement-heatmap.png"));
 }
+
+const progress = document.getElementById("agreement-progress");
+async function poll() {
+  const job = await api(`/api/analyses/${progress.dataset.job}/`);
+  progress.querySelector("progress").value = job.progress;
+  if (["succeeded", "failed", "cancelled"].includes(job.status)) window.location.reload();
+  else setTimeout(poll, 700);
+}
+if (progress) poll();
