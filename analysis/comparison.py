@@ -59,20 +59,34 @@ def _histogram_figures(histogram: list[int]) -> dict:
     }
 
 
-def comparison_compute(*, project, coder_ids: list[int], unit: str = "character", post_ids=None) -> dict:
+def comparison_compute(
+    *, project, coder_ids: list[int], unit: str = "character", post_ids=None,
+    groups: list[list[int]] | None = None,
+) -> dict:
     """Agreement between the given coders on every code of the project's codebook.
 
     Posts in scope: `post_ids` when given (a sample, a batch, an assignment), otherwise every
-    post that at least one of the coders coded.
+    post that at least one of the coders coded. With `groups`, each group of coders counts
+    as one coder: a group codes what any of its members coded, and judged a post when any
+    member did (the result's `coders` are then the group numbers 0, 1, ...).
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+    member_of = {}
+    if groups:
+        for index, members in enumerate(groups):
+            for member in members:
+                if member in member_of:
+                    raise ValueError("A coder can be in one group only.")
+                member_of[member] = index
+        coder_ids = list(range(len(groups)))
     if len(set(coder_ids)) < 2:
-        raise ValueError("Choose at least two coders to compare.")
+        raise ValueError("Choose at least two coders (or two groups) to compare.")
     coder_ids = list(dict.fromkeys(coder_ids))
-    codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids).filter(
-        post__in=Post.objects.filter(post_visible_q())
-    )
+    who = (lambda coder: member_of[coder]) if groups else (lambda coder: coder)
+    codings = Coding.objects.filter(
+        post__project=project, coder_id__in=list(member_of) if groups else coder_ids
+    ).filter(post__in=Post.objects.filter(post_visible_q()))
     if post_ids is not None:
         codings = codings.filter(post_id__in=post_ids)
         scope = set(post_ids)
@@ -82,11 +96,11 @@ def comparison_compute(*, project, coder_ids: list[int], unit: str = "character"
     # otherwise their judgement is missing (not “absent”).
     judged = defaultdict(set)
     for post_id, coder_id in codings.values_list("post_id", "coder_id").distinct():
-        judged[post_id].add(coder_id)
+        judged[post_id].add(who(coder_id))
     for post_id, coder_id in Assignment.objects.filter(
-        post__project=project, coder_id__in=coder_ids, post_id__in=scope
+        post__project=project, coder_id__in=list(member_of) if groups else coder_ids, post_id__in=scope
     ).values_list("post_id", "coder_id"):
-        judged[post_id].add(coder_id)
+        judged[post_id].add(who(coder_id))
     if unit == "character":  # character tables need every coder's judgement of the post
         scope = {p for p in scope if len(judged[p]) == len(coder_ids)}
     lengths = dict(
@@ -115,7 +129,7 @@ def comparison_compute(*, project, coder_ids: list[int], unit: str = "character"
     # spans[(post, code)][coder] = [(start, end), ...]
     spans = defaultdict(lambda: defaultdict(list))
     for post_id, code_id, coder_id, start, end in codings.values_list("post_id", "code_id", "coder_id", "start", "end"):
-        spans[(post_id, code_id)][coder_id].append((start, end))
+        spans[(post_id, code_id)][who(coder_id)].append((start, end))
 
     rows = []
 
@@ -316,11 +330,13 @@ def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:
     return {"codes": [r["name"] for r in rows], "code_ids": [r["code"] for r in rows], "posts": posts, "values": values}
 
 
-def methods_sentence(result: dict, *, coder_names: list[str]) -> str:
+def methods_sentence(result: dict, *, coder_names: list[str], groups: bool = False) -> str:
     """A sentence for a methods section."""
     overall = result["overall"]
     alpha = overall.get("alpha")
     words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}.get(len(coder_names), str(len(coder_names)))
+    if groups:
+        words = f"{words} groups of"
     unit = "character units" if result["unit"] == "character" else "post units"
     figure = "undefined" if alpha is None else f"{alpha:.2f}"
     low, high = overall.get("alpha_low"), overall.get("alpha_high")

@@ -144,7 +144,8 @@ def analysis_request(
 
 @transaction.atomic
 def agreement_request(
-    *, membership: Membership, coder_ids: list[int], unit: str, scope: str, post_ids, user
+    *, membership: Membership, coder_ids: list[int], unit: str, scope: str, post_ids, user,
+    groups: list[list[int]] | None = None,
 ) -> tuple[AnalysisJob, bool]:
     """A coder comparison as a background job; reused while the coders' codings, the
     assignments and the scope are unchanged."""
@@ -154,11 +155,18 @@ def agreement_request(
 
     if unit not in UNITS:
         raise ValidationError({"unit": f"Choose a unit among {', '.join(UNITS)}."})
+    if groups:
+        groups = [sorted(set(g)) for g in groups if g]
+        if len(groups) < 2:
+            raise ValidationError({"coders": "Put at least one coder in each group."})
+        if len({c for g in groups for c in g}) < sum(len(g) for g in groups):
+            raise ValidationError({"coders": "A coder can be in one group only."})
+        coder_ids = [c for g in groups for c in g]
     coder_ids = sorted(set(coder_ids))
     if len(coder_ids) < 2:
         raise ValidationError({"coders": "Choose at least two coders to compare."})
     project = membership.project
-    params = {"coders": coder_ids, "unit": unit, "scope": scope,
+    params = {"coders": coder_ids, "groups": groups or None, "unit": unit, "scope": scope,
               "post_ids": sorted(post_ids) if post_ids is not None else None}
     params_hash = hashlib.sha256(json.dumps(["agreement", params], sort_keys=True).encode()).hexdigest()
     codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids)
@@ -256,7 +264,8 @@ def _run(job: AnalysisJob) -> dict:
 
         params = job.params
         return comparison_compute(
-            project=job.project, coder_ids=params["coders"], unit=params["unit"], post_ids=params["post_ids"]
+            project=job.project, coder_ids=params["coders"], unit=params["unit"],
+            post_ids=params["post_ids"], groups=params.get("groups"),
         )
     rows, total = _documents(job)
     params = job.params

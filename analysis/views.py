@@ -61,14 +61,19 @@ def comparison_page(request, slug):
     coders = list(Membership.objects.filter(project=project, role=Role.CODER).select_related("user"))
     chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [m.user_id for m in coders[:2]]
     unit = request.GET.get("unit") if request.GET.get("unit") in UNITS else "character"
+    group_a = [int(c) for c in request.GET.getlist("group_a") if c.isdigit()]
+    group_b = [int(c) for c in request.GET.getlist("group_b") if c.isdigit()]
+    groups = [group_a, group_b] if request.GET.get("mode") == "groups" else None
+    if groups:
+        chosen = group_a + group_b
     scope = request.GET.get("scope", "")
-    post_ids = _scope_post_ids(project, scope)
+    post_ids = _scope_post_ids(project, scope, groups or [[c] for c in chosen])
     result, error, job = None, "", None
     try:
         # Comparisons run as background jobs, reused while the codings are unchanged.
         job, _ = services.agreement_request(
             membership=membership, coder_ids=chosen, unit=unit, scope=scope, post_ids=post_ids,
-            user=request.user,
+            user=request.user, groups=groups,
         )
         job.refresh_from_db()
         if job.status == "succeeded":
@@ -79,7 +84,12 @@ def comparison_page(request, slug):
         error = "; ".join(m for ms in exc.message_dict.values() for m in ms)
     names = {m.user_id: m.user.username for m in Membership.objects.filter(project=project).select_related("user")}
     if result:
-        result["methods"] = methods_sentence(result, coder_names=[names.get(c, "?") for c in chosen])
+        if groups:
+            labels = [", ".join(names.get(c, "?") for c in g) for g in groups]
+        else:
+            labels = [names.get(c, "?") for c in chosen]
+        result["methods"] = methods_sentence(result, coder_names=labels, groups=bool(groups))
+        result["labels"] = labels
         for row in result["codes"]:
             p, k = row.get("percent"), row.get("kappa")
             # The kappa paradox: with a rare code, high agreement can come with a low kappa.
@@ -98,12 +108,12 @@ def comparison_page(request, slug):
                              row.get("alpha")])
         return response
     per_post = []
-    if result and len(chosen) == 2:
+    if result and len(chosen) == 2 and not groups:
         from .comparison import disagreement_counts
 
         per_post = disagreement_counts(project=project, coder_a=chosen[0], coder_b=chosen[1])
     drill = None
-    if len(chosen) == 2:
+    if len(chosen) == 2 and not groups:
         drill = reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/") + f"?a={chosen[0]}&b={chosen[1]}"
     context = project_context(membership) | {
         "job": job,
@@ -114,7 +124,8 @@ def comparison_page(request, slug):
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "per_post": per_post,
         "coders": coders, "chosen": chosen, "unit": unit, "units": UNITS, "result": result,
-        "error": error, "names": names, "two": len(chosen) == 2,
+        "error": error, "names": names, "two": len(groups or chosen) == 2,
+        "mode": "groups" if groups else "coders", "group_a": group_a, "group_b": group_b,
         "csv_query": request.GET.urlencode(),
     }
     return render(request, "analysis/comparison.html", context)
@@ -174,10 +185,20 @@ def disagreement_page(request, slug, pk):
     return render(request, "analysis/disagreement.html", context)
 
 
-def _scope_post_ids(project, scope: str):
-    """Posts of a sample or an import batch (None: every post the coders coded)."""
+def _scope_post_ids(project, scope: str, teams: list[list[int]]):
+    """Posts of a sample, an import batch, or assigned to every coder (or group) compared;
+    None: every post the coders coded."""
+    from coding_app.models import Assignment
     from corpus.models import Post, Sample
 
+    if scope == "assigned":
+        common = None
+        for team in teams:
+            assigned = set(
+                Assignment.objects.filter(post__project=project, coder_id__in=team).values_list("post_id", flat=True)
+            )
+            common = assigned if common is None else common & assigned
+        return sorted(common or [])
     kind, _, ident = scope.partition(":")
     if not ident.isdigit():
         return None

@@ -265,3 +265,37 @@ def test_agreement_job_is_reused_until_codings_change(team, django_capture_on_co
         fresh, created = agreement_request(**kwargs)
     fresh.refresh_from_db()
     assert created and fresh.result["posts"] == 1 and fresh.result["overall"]["alpha"] == 1.0
+
+
+def test_groups_compare_the_union_of_their_members(team, client, django_capture_on_commit_callbacks):
+    post = PostFactory(project=team.project, text="v" * 40)
+    code = code_create(project=team.project, name="Fit")
+    c0, c1, c2 = team.coders
+    coding_apply(post=post, code=code, coder=c0, start=0, end=10)
+    coding_apply(post=post, code=code, coder=c1, start=10, end=20)
+    coding_apply(post=post, code=code, coder=c2, start=0, end=20)
+    result = comparison_compute(project=team.project, coder_ids=[], groups=[[c0.pk, c1.pk], [c2.pk]])
+    assert row(result, "Fit")["both"] == 20 and row(result, "Fit")["alpha"] == 1.0
+    with pytest.raises(ValueError, match="one group only"):
+        comparison_compute(project=team.project, coder_ids=[], groups=[[c0.pk], [c0.pk, c2.pk]])
+    client.force_login(team.supervisor)
+    url = (f"/p/{team.project.slug}/agreement/?mode=groups&group_a={c0.pk}&group_a={c1.pk}"
+           f"&group_b={c2.pk}")
+    html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "Two groups of coders independently coded 1 posts" in html
+
+
+def test_assigned_scope_keeps_posts_assigned_to_every_coder(team, client, django_capture_on_commit_callbacks):
+    a, b = team.coders[0], team.coders[1]
+    code = code_create(project=team.project, name="Pay")
+    both, only_a = PostFactory(project=team.project, text="1" + "p" * 30), PostFactory(project=team.project, text="2" + "p" * 30)
+    for post in (both, only_a):
+        coding_apply(post=post, code=code, coder=a, start=0, end=5)
+        coding_apply(post=post, code=code, coder=b, start=0, end=5)
+    Assignment.objects.create(post=both, coder=a)
+    Assignment.objects.create(post=both, coder=b)
+    Assignment.objects.create(post=only_a, coder=a)
+    client.force_login(team.supervisor)
+    html = fetch(client, f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}&scope=assigned",
+                 django_capture_on_commit_callbacks).content.decode()
+    assert "Two coders independently coded 1 posts" in html

@@ -24,3 +24,9 @@ async function poll() {
   else setTimeout(poll, 700);
 }
 if (progress) poll();
+
+const mode = document.getElementById("mode");
+function showMode() {
+  document.querySelectorAll("fieldset[data-mode]").forEach((f) => { f.hidden = f.dataset.mode !== mode.value; });
+}
+if (mode) { mode.addEventListener("change", showMode); showMode(); }
