@@ -33,6 +33,9 @@ from .stats.agreement import (
 UNITS = ("character", "post")
 BOOTSTRAP_SAMPLES = 500
 BOOTSTRAP_SEED = 0
+# Per-code intervals are drawn when codes × posts stays below this (a bootstrap per row);
+# the pooled interval is always drawn.
+ROW_INTERVAL_LIMIT = 20_000
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -149,6 +152,9 @@ def comparison_compute(
     leaves = {c.pk for c in codes if not children[c.pk]}
     overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit, lengths)
     grid = heatmap(rows, leaves) if unit == "character" else None
+    if len(rows) * max(len(scope), 1) <= ROW_INTERVAL_LIMIT:
+        for row in rows:
+            row |= _row_interval(row, len(coder_ids), unit, lengths)
     for row in rows:  # internal inputs of the pooled figures
         row.pop("decisions", None)
         row.pop("unit_counts", None)
@@ -310,6 +316,24 @@ def _post_bootstrap(rows: list[dict], m: int, lengths: dict[int, int]) -> dict:
                 n0 += units * (m - k)
                 n1 += units * k
         clusters.append((o01, n0, n1))
+    return _cluster_interval(clusters)
+
+
+def _row_interval(row: dict, m: int, unit: str, lengths: dict[int, int]) -> dict:
+    """A code's own alpha interval: its posts resampled with replacement."""
+    if unit == "post":
+        return _cluster_interval(list(row.get("unit_counts", {}).values()))
+    clusters = []
+    for p, length in lengths.items():
+        h = row["per_post"].get(p)
+        if h is None:
+            clusters.append((0.0, length * m, 0))
+            continue
+        clusters.append((
+            sum(units * k * (m - k) / (m - 1) for k, units in enumerate(h)),
+            sum(units * (m - k) for k, units in enumerate(h)),
+            sum(units * k for k, units in enumerate(h)),
+        ))
     return _cluster_interval(clusters)
 
 

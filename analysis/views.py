@@ -94,24 +94,34 @@ def comparison_page(request, slug):
             p, k = row.get("percent"), row.get("kappa")
             # The kappa paradox: with a rare code, high agreement can come with a low kappa.
             row["paradox"] = p is not None and k is not None and p >= 0.9 and k < 0.4
-    if result and request.GET.get("format") == "xlsx":
-        return _xlsx_response(project, unit, result)
-    if result and request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(["path", "level", "both", "only_a", "only_b", "neither", "percent", "kappa", "alpha"])
-        for row in result["codes"]:
-            writer.writerow([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"),
-                             row.get("only_b"), row.get("neither"), row.get("percent"), row.get("kappa"),
-                             row.get("alpha")])
-        return response
     per_post = []
     if result and len(chosen) == 2 and not groups:
         from .comparison import disagreement_counts
 
         per_post = disagreement_counts(project=project, coder_a=chosen[0], coder_b=chosen[1])
+    if result and request.GET.get("format") == "xlsx":
+        return _xlsx_response(project, unit, result)
+    if result and request.GET.get("format") == "posts-csv" and per_post:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-posts.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(["post", "agreed", "overlapping", "only_a", "only_b"])
+        for r in per_post:
+            writer.writerow([r["post"], r["agreed"], r["overlaps"], r["only_a"], r["only_b"]])
+        return response
+    if result and request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(["path", "level", "both", "only_a", "only_b", "neither", "percent", "kappa", "alpha",
+                         "alpha_low", "alpha_high"])
+        for row in result["codes"]:
+            writer.writerow([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"),
+                             row.get("only_b"), row.get("neither"), row.get("percent"), row.get("kappa"),
+                             row.get("alpha"), row.get("alpha_low"), row.get("alpha_high")])
+        return response
     drill = None
     if len(chosen) == 2 and not groups:
         drill = reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/") + f"?a={chosen[0]}&b={chosen[1]}"

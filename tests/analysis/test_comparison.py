@@ -299,3 +299,22 @@ def test_assigned_scope_keeps_posts_assigned_to_every_coder(team, client, django
     html = fetch(client, f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}&scope=assigned",
                  django_capture_on_commit_callbacks).content.decode()
     assert "Two coders independently coded 1 posts" in html
+
+
+def test_row_intervals_and_per_post_csv(team, client, django_capture_on_commit_callbacks):
+    code = code_create(project=team.project, name="Gap")
+    a, b = team.coders[0], team.coders[1]
+    for i in range(6):
+        post = PostFactory(project=team.project, text=f"{i}" + "g" * 49)
+        coding_apply(post=post, code=code, coder=a, start=0, end=20 + i)
+        coding_apply(post=post, code=code, coder=b, start=5, end=25)
+    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
+    gap = row(result, "Gap")
+    assert gap["alpha_low"] <= gap["alpha"] <= gap["alpha_high"]
+    again = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
+    assert (row(again, "Gap")["alpha_low"], row(again, "Gap")["alpha_high"]) == (gap["alpha_low"], gap["alpha_high"])
+    client.force_login(team.supervisor)
+    url = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
+    fetch(client, url, django_capture_on_commit_callbacks)
+    body = client.get(url + "&format=posts-csv").content.decode("utf-8-sig").splitlines()
+    assert body[0] == "post,agreed,overlapping,only_a,only_b" and len(body) == 7
