@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
 
-from coding_app.access import has_role, sees_all_codings
+from coding_app.access import sees_all_codings
 from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
 from coding_app.models import Code, Membership, Role
 from coding_app.selectors import code_descendant_ids, coding_list
@@ -437,10 +437,6 @@ def codings_from_tree(*, membership: Membership, post_sentence_spans, code: Code
         if created:
             created_ids.append(coding.pk)
     return created_ids
-
-
-def can_shape_codebook(membership: Membership) -> bool:
-    return has_role(membership, Role.SUPERVISOR)
 
 
 def tree_branch_sentences(*, job: AnalysisJob, phrase: str) -> list[tuple[int, int, int]]:

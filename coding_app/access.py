@@ -51,9 +51,3 @@ def has_role(membership: Membership, role: str) -> bool:
 def sees_all_codings(membership: Membership) -> bool:
     """In blind mode a coder sees only their own codings; supervisors and admins see all."""
     return not membership.project.blind_coding or has_role(membership, Role.SUPERVISOR)
-
-
-def visible_projects(user):
-    if not user.is_authenticated:
-        return Project.objects.none()
-    return Project.objects.filter(memberships__user=user)

@@ -14,9 +14,6 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
 class JobRow(models.Model):
     """The fields of every background job a user sees (see coding_app/jobs.py)."""
 

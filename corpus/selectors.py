@@ -1,6 +1,6 @@
 """Reads of the corpus."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from coding_app.models import Project
 
@@ -34,12 +34,6 @@ def post_get(*, project: Project, pk: int) -> Post | None:
 
 def import_batch_list(*, project: Project) -> QuerySet[ImportBatch]:
     return ImportBatch.objects.filter(project=project).select_related("created_by")
-
-
-def project_post_counts(*, project: Project) -> dict:
-    return Post.objects.filter(project=project).filter(post_visible_q()).aggregate(
-        posts=Count("id")
-    )
 
 
 def near_duplicate_list(*, project: Project):
