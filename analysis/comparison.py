@@ -39,7 +39,11 @@ ROW_INTERVAL_LIMIT = 20_000
 
 
 def _nan_to_none(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value, 6)
+    return (
+        None
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else round(value, 6)
+    )
 
 
 def _histogram_figures(histogram: list[int]) -> dict:
@@ -49,7 +53,9 @@ def _histogram_figures(histogram: list[int]) -> dict:
     if units == 0:
         return {"percent": None, "kappa": None, "alpha": None}
     pairs = m * (m - 1) / 2
-    agreeing = sum(n * (k * (k - 1) / 2 + (m - k) * (m - k - 1) / 2) for k, n in enumerate(histogram))
+    agreeing = sum(
+        n * (k * (k - 1) / 2 + (m - k) * (m - k - 1) / 2) for k, n in enumerate(histogram)
+    )
     # Fleiss' kappa in closed form: every unit has m judgements, k of them "coded".
     p1 = sum(n * k for k, n in enumerate(histogram)) / (units * m)
     p_e = p1 * p1 + (1 - p1) * (1 - p1)
@@ -63,7 +69,11 @@ def _histogram_figures(histogram: list[int]) -> dict:
 
 
 def comparison_compute(
-    *, project, coder_ids: list[int], unit: str = "character", post_ids=None,
+    *,
+    project,
+    coder_ids: list[int],
+    unit: str = "character",
+    post_ids=None,
     groups: list[list[int]] | None = None,
 ) -> dict:
     """Agreement between the given coders on every code of the project's codebook.
@@ -101,7 +111,9 @@ def comparison_compute(
     for post_id, coder_id in codings.values_list("post_id", "coder_id").distinct():
         judged[post_id].add(who(coder_id))
     for post_id, coder_id in Assignment.objects.filter(
-        post__project=project, coder_id__in=list(member_of) if groups else coder_ids, post_id__in=scope
+        post__project=project,
+        coder_id__in=list(member_of) if groups else coder_ids,
+        post_id__in=scope,
     ).values_list("post_id", "coder_id"):
         judged[post_id].add(who(coder_id))
     if unit == "character":  # character tables need every coder's judgement of the post
@@ -131,15 +143,22 @@ def comparison_compute(
 
     # spans[(post, code)][coder] = [(start, end), ...]
     spans = defaultdict(lambda: defaultdict(list))
-    for post_id, code_id, coder_id, start, end in codings.values_list("post_id", "code_id", "coder_id", "start", "end"):
+    for post_id, code_id, coder_id, start, end in codings.values_list(
+        "post_id", "code_id", "coder_id", "start", "end"
+    ):
         spans[(post_id, code_id)][who(coder_id)].append((start, end))
 
     rows = []
 
     def walk(code, depth, path):
         ids = below[code.pk]
-        row = {"code": code.pk, "name": code.name, "path": [*path, code.name], "depth": depth,
-               "level": "theme" if depth == 0 else ("sub-theme" if children[code.pk] else "code")}
+        row = {
+            "code": code.pk,
+            "name": code.name,
+            "path": [*path, code.name],
+            "depth": depth,
+            "level": "theme" if depth == 0 else ("sub-theme" if children[code.pk] else "code"),
+        }
         row |= _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged)
         rows.append(row)
         for child in children[code.pk]:
@@ -189,13 +208,18 @@ def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
                 histogram[0] += lengths[post_id]
                 table["neither"] += lengths[post_id]
                 continue
-            per_coder = [[s for code_id in ids for s in spans.get((post_id, code_id), {}).get(c, [])] for c in coder_ids]
+            per_coder = [
+                [s for code_id in ids for s in spans.get((post_id, code_id), {}).get(c, [])]
+                for c in coder_ids
+            ]
             post_histogram = coverage_histogram(lengths[post_id], per_coder)
             per_post[post_id] = post_histogram
             for k, n in enumerate(post_histogram):
                 histogram[k] += n
             if m == 2:
-                for key, value in char_agreement_table(lengths[post_id], per_coder[0], per_coder[1]).items():
+                for key, value in char_agreement_table(
+                    lengths[post_id], per_coder[0], per_coder[1]
+                ).items():
                     table[key] += value
         figures = {"histogram": histogram, "per_post": per_post}
         if m == 2:
@@ -212,7 +236,8 @@ def _code_figures(ids, coder_ids, unit, scope, lengths, spans, judged) -> dict:
     data = [
         [
             int(any(spans.get((post_id, code_id), {}).get(c) for code_id in ids))
-            if c in judged[post_id] else None
+            if c in judged[post_id]
+            else None
             for post_id in scope
         ]
         for c in coder_ids
@@ -256,12 +281,18 @@ def _pooled(rows: list[dict], m: int, unit: str, lengths: dict[int, int]) -> dic
         histogram = [sum(r["histogram"][k] for r in rows) for k in range(m + 1)]
         interval = _post_bootstrap(rows, m, lengths)
         if m == 2:
-            table = {key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")}
-            return table | interval | {
-                "percent": _nan_to_none(table_percent_agreement(**table)),
-                "kappa": _nan_to_none(table_kappa(**table)),
-                "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
+            table = {
+                key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")
             }
+            return (
+                table
+                | interval
+                | {
+                    "percent": _nan_to_none(table_percent_agreement(**table)),
+                    "kappa": _nan_to_none(table_kappa(**table)),
+                    "alpha": _nan_to_none(binary_alpha_from_histogram(histogram)),
+                }
+            )
         return _histogram_figures(histogram) | interval
     data = [sum((r["decisions"][c] for r in rows), []) for c in range(m)]
     # Per post, the codes' counts summed: alpha and a cluster bootstrap over posts.
@@ -271,8 +302,10 @@ def _pooled(rows: list[dict], m: int, unit: str, lengths: dict[int, int]) -> dic
             a, b, c = per_post.get(post_id, (0.0, 0, 0))
             per_post[post_id] = (a + o01, b + n0, c + n1)
     total = [sum(v[i] for v in per_post.values()) for i in range(3)]
-    pooled = {"percent": _nan_to_none(percent_agreement(data)),
-              "alpha": _nan_to_none(binary_alpha_from_counts(*total))}
+    pooled = {
+        "percent": _nan_to_none(percent_agreement(data)),
+        "alpha": _nan_to_none(binary_alpha_from_counts(*total)),
+    }
     return pooled | _cluster_interval(list(per_post.values())) | _kappa_figures(data)
 
 
@@ -329,11 +362,13 @@ def _row_interval(row: dict, m: int, unit: str, lengths: dict[int, int]) -> dict
         if h is None:
             clusters.append((0.0, length * m, 0))
             continue
-        clusters.append((
-            sum(units * k * (m - k) / (m - 1) for k, units in enumerate(h)),
-            sum(units * (m - k) for k, units in enumerate(h)),
-            sum(units * k for k, units in enumerate(h)),
-        ))
+        clusters.append(
+            (
+                sum(units * k * (m - k) / (m - 1) for k, units in enumerate(h)),
+                sum(units * (m - k) for k, units in enumerate(h)),
+                sum(units * k for k, units in enumerate(h)),
+            )
+        )
     return _cluster_interval(clusters)
 
 
@@ -351,14 +386,21 @@ def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:
                 continue
             line.append(_histogram_figures(h)["percent"])
         values.append(line)
-    return {"codes": [r["name"] for r in rows], "code_ids": [r["code"] for r in rows], "posts": posts, "values": values}
+    return {
+        "codes": [r["name"] for r in rows],
+        "code_ids": [r["code"] for r in rows],
+        "posts": posts,
+        "values": values,
+    }
 
 
 def methods_sentence(result: dict, *, coder_names: list[str], groups: bool = False) -> str:
     """A sentence for a methods section."""
     overall = result["overall"]
     alpha = overall.get("alpha")
-    words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}.get(len(coder_names), str(len(coder_names)))
+    words = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}.get(
+        len(coder_names), str(len(coder_names))
+    )
     if groups:
         words = f"{words} groups of"
     unit = "character units" if result["unit"] == "character" else "post units"
@@ -371,20 +413,27 @@ def methods_sentence(result: dict, *, coder_names: list[str], groups: bool = Fal
     )
 
 
-def post_disagreements(*, post, coder_a: int, coder_b: int, consensus_coder_id: int | None) -> list[dict]:
+def post_disagreements(
+    *, post, coder_a: int, coder_b: int, consensus_coder_id: int | None
+) -> list[dict]:
     """Two coders' codings of one post, matched: the same code on the same span is agreed;
     the same code on overlapping spans overlaps; anything else belongs to one coder only."""
     codings = list(
-        Coding.objects.filter(post=post, coder_id__in=[coder_a, coder_b]).select_related("code")
+        Coding.objects.filter(post=post, coder_id__in=[coder_a, coder_b])
+        .select_related("code")
         .order_by("start", "end", "id")
     )
     consensus = set()
     if consensus_coder_id:
         consensus = set(
-            Coding.objects.filter(post=post, coder_id=consensus_coder_id).values_list("code_id", "start", "end")
+            Coding.objects.filter(post=post, coder_id=consensus_coder_id).values_list(
+                "code_id", "start", "end"
+            )
         )
     return _match(
-        [c for c in codings if c.coder_id == coder_a], [c for c in codings if c.coder_id == coder_b], consensus
+        [c for c in codings if c.coder_id == coder_a],
+        [c for c in codings if c.coder_id == coder_b],
+        consensus,
     )
 
 
@@ -392,7 +441,8 @@ def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
     """Per post that both coders coded: how many codings agree, overlap or stand alone."""
     codings = (
         Coding.objects.filter(post__project=project, coder_id__in=[coder_a, coder_b])
-        .select_related("code", "post").order_by("post_id", "start", "end", "id")
+        .select_related("code", "post")
+        .order_by("post_id", "start", "end", "id")
     )
     by_post = defaultdict(list)
     for coding in codings:
@@ -404,11 +454,16 @@ def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
         if not mine or not theirs:
             continue
         statuses = [item["status"] for item in _match(mine, theirs, set())]
-        rows.append({
-            "post": post_id, "text": items[0].post.text[:120],
-            "agreed": statuses.count("agreed"), "overlaps": statuses.count("overlaps"),
-            "only_a": statuses.count("only A"), "only_b": statuses.count("only B"),
-        })
+        rows.append(
+            {
+                "post": post_id,
+                "text": items[0].post.text[:120],
+                "agreed": statuses.count("agreed"),
+                "overlaps": statuses.count("overlaps"),
+                "only_a": statuses.count("only A"),
+                "only_b": statuses.count("only B"),
+            }
+        )
     rows.sort(key=lambda r: -(r["overlaps"] + r["only_a"] + r["only_b"]))
     return rows
 
@@ -416,17 +471,24 @@ def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
 def _match(mine: list, theirs: list, consensus: set) -> list[dict]:
     items, matched = [], set()
     for a in mine:
-        twin = next((b for b in theirs if b.code_id == a.code_id and (b.start, b.end) == (a.start, a.end)), None)
+        twin = next(
+            (b for b in theirs if b.code_id == a.code_id and (b.start, b.end) == (a.start, a.end)),
+            None,
+        )
         if twin is not None:
             matched.add(twin.pk)
             items.append(_item(a, "both", "agreed", [a.pk, twin.pk], consensus))
             continue
-        overlapping = any(b.code_id == a.code_id and b.start < a.end and a.start < b.end for b in theirs)
+        overlapping = any(
+            b.code_id == a.code_id and b.start < a.end and a.start < b.end for b in theirs
+        )
         items.append(_item(a, "A", "overlaps" if overlapping else "only A", [a.pk], consensus))
     for b in theirs:
         if b.pk in matched:
             continue
-        overlapping = any(a.code_id == b.code_id and a.start < b.end and b.start < a.end for a in mine)
+        overlapping = any(
+            a.code_id == b.code_id and a.start < b.end and b.start < a.end for a in mine
+        )
         items.append(_item(b, "B", "overlaps" if overlapping else "only B", [b.pk], consensus))
     items.sort(key=lambda item: (item["start"], item["end"], item["coder"]))
     return items
@@ -434,9 +496,15 @@ def _match(mine: list, theirs: list, consensus: set) -> list[dict]:
 
 def _item(coding, coder: str, status: str, ids: list[int], consensus: set) -> dict:
     return {
-        "code": coding.code_id, "code_name": coding.code.name, "colour": coding.code.colour,
-        "start": coding.start, "end": coding.end, "quote": coding.quote, "coder": coder,
-        "status": status, "codings": ids,
+        "code": coding.code_id,
+        "code_name": coding.code.name,
+        "colour": coding.code.colour,
+        "start": coding.start,
+        "end": coding.end,
+        "quote": coding.quote,
+        "coder": coder,
+        "status": status,
+        "codings": ids,
         "in_consensus": (coding.code_id, coding.start, coding.end) in consensus,
     }
 
@@ -448,5 +516,11 @@ def highlighted_segments(text: str, codings: list[tuple[int, int, str]]) -> list
     pieces = []
     for start, end in zip(cuts, cuts[1:], strict=False):
         colours = [colour for s, e, colour in codings if s <= start and e >= end]
-        pieces.append({"text": text[start:end], "colour": colours[0] if colours else "", "layers": len(colours)})
+        pieces.append(
+            {
+                "text": text[start:end],
+                "colour": colours[0] if colours else "",
+                "layers": len(colours),
+            }
+        )
     return pieces

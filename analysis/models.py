@@ -32,7 +32,9 @@ class AnalysisJob(JobRow):
 class StopWord(models.Model):
     """A project's own stop words, added to (or removed from) the shipped English list."""
 
-    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="stop_words")
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="stop_words"
+    )
     word = models.CharField(max_length=100)
     excluded = models.BooleanField(
         default=False, help_text="Take this word out of the shipped list for this project."
@@ -50,7 +52,9 @@ class StopWord(models.Model):
 class SynonymGroup(models.Model):
     """Words counted as one in a frequency query, e.g. micro-credential / microcredential."""
 
-    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="synonym_groups")
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="synonym_groups"
+    )
     label = models.CharField(max_length=100)
     members = models.JSONField(default=list, help_text="Words or phrases counted as the label.")
 

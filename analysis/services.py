@@ -64,7 +64,11 @@ def _clean_params(kind: str, params: dict) -> dict:
         root = " ".join(str(params.get("root", "")).split())
         if not root:
             raise ValidationError({"root": "Give a word or phrase for the root of the tree."})
-        clean |= {"root": root[:200], "depth": number("depth", 5, 1, 15), "width": number("width", 5, 1, 20)}
+        clean |= {
+            "root": root[:200],
+            "depth": number("depth", 5, 1, 15),
+            "width": number("width", 5, 1, 20),
+        }
     return clean
 
 
@@ -101,8 +105,11 @@ def _corpus_version(posts, codings) -> str:
 def _text_config(project) -> dict:
     extra = dict(StopWord.objects.filter(project=project).values_list("word", "excluded"))
     synonyms = {g.label: g.members for g in SynonymGroup.objects.filter(project=project)}
-    return {"stop_add": sorted(w for w, ex in extra.items() if not ex),
-            "stop_remove": sorted(w for w, ex in extra.items() if ex), "synonyms": synonyms}
+    return {
+        "stop_add": sorted(w for w, ex in extra.items() if not ex),
+        "stop_remove": sorted(w for w, ex in extra.items() if ex),
+        "synonyms": synonyms,
+    }
 
 
 @transaction.atomic
@@ -123,7 +130,10 @@ def analysis_request(
     version = _corpus_version(posts, codings)
     existing = (
         AnalysisJob.objects.filter(
-            project=project, kind=kind, params_hash=params_hash, corpus_version=version,
+            project=project,
+            kind=kind,
+            params_hash=params_hash,
+            corpus_version=version,
             status__in=["queued", "running", "succeeded"],
         )
         .order_by("-created_at")
@@ -132,8 +142,12 @@ def analysis_request(
     if existing is not None:
         return existing, False
     job = AnalysisJob.objects.create(
-        project=project, kind=kind, params=clean, params_hash=params_hash,
-        corpus_version=version, created_by=user,
+        project=project,
+        kind=kind,
+        params=clean,
+        params_hash=params_hash,
+        corpus_version=version,
+        created_by=user,
     )
     if enqueue:
         from .tasks import analysis_run_task
@@ -144,7 +158,13 @@ def analysis_request(
 
 @transaction.atomic
 def agreement_request(
-    *, membership: Membership, coder_ids: list[int], unit: str, scope: str, post_ids, user,
+    *,
+    membership: Membership,
+    coder_ids: list[int],
+    unit: str,
+    scope: str,
+    post_ids,
+    user,
     groups: list[list[int]] | None = None,
 ) -> tuple[AnalysisJob, bool]:
     """A coder comparison as a background job; reused while the coders' codings, the
@@ -166,19 +186,35 @@ def agreement_request(
     if len(coder_ids) < 2:
         raise ValidationError({"coders": "Choose at least two coders to compare."})
     project = membership.project
-    params = {"coders": coder_ids, "groups": groups or None, "unit": unit, "scope": scope,
-              "post_ids": sorted(post_ids) if post_ids is not None else None}
-    params_hash = hashlib.sha256(json.dumps(["agreement", params], sort_keys=True).encode()).hexdigest()
+    params = {
+        "coders": coder_ids,
+        "groups": groups or None,
+        "unit": unit,
+        "scope": scope,
+        "post_ids": sorted(post_ids) if post_ids is not None else None,
+    }
+    params_hash = hashlib.sha256(
+        json.dumps(["agreement", params], sort_keys=True).encode()
+    ).hexdigest()
     codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids)
     state = codings.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")) | {
-        "assigned": Assignment.objects.filter(post__project=project, coder_id__in=coder_ids).count(),
-        "codes": list(Code.objects.filter(project=project).values_list("id", "parent_id", "name").order_by("id")),
+        "assigned": Assignment.objects.filter(
+            post__project=project, coder_id__in=coder_ids
+        ).count(),
+        "codes": list(
+            Code.objects.filter(project=project)
+            .values_list("id", "parent_id", "name")
+            .order_by("id")
+        ),
     }
     version = hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
     existing = (
         AnalysisJob.objects.filter(
-            project=project, kind=AnalysisJob.Kind.AGREEMENT, params_hash=params_hash,
-            corpus_version=version, status__in=["queued", "running", "succeeded"],
+            project=project,
+            kind=AnalysisJob.Kind.AGREEMENT,
+            params_hash=params_hash,
+            corpus_version=version,
+            status__in=["queued", "running", "succeeded"],
         )
         .order_by("-created_at")
         .first()
@@ -186,8 +222,12 @@ def agreement_request(
     if existing is not None:
         return existing, False
     job = AnalysisJob.objects.create(
-        project=project, kind=AnalysisJob.Kind.AGREEMENT, params=params, params_hash=params_hash,
-        corpus_version=version, created_by=user,
+        project=project,
+        kind=AnalysisJob.Kind.AGREEMENT,
+        params=params,
+        params_hash=params_hash,
+        corpus_version=version,
+        created_by=user,
     )
     from .tasks import analysis_run_task
 
@@ -203,8 +243,11 @@ def analysis_is_current(*, job: AnalysisJob, membership: Membership) -> bool:
 
 def _documents(job: AnalysisJob):
     """Yield (post id, text) in chunks: posts for corpus scopes, quotes for coding scopes."""
-    membership = Membership(project=job.project, user_id=job.params.get("visible_to") or 0,
-                            role=Role.CODER if job.params.get("visible_to") else Role.ADMIN)
+    membership = Membership(
+        project=job.project,
+        user_id=job.params.get("visible_to") or 0,
+        role=Role.CODER if job.params.get("visible_to") else Role.ADMIN,
+    )
     posts, codings = _scope_filters(job.project, job.params, membership)
     if codings is not None:
         # Documents are quotes, keyed by coding id (a post may hold several quotes).
@@ -251,7 +294,11 @@ def analysis_run(*, job_id: int) -> AnalysisJob | None:
         job_fail(AnalysisJob, job_id, "; ".join(m for ms in exc.message_dict.values() for m in ms))
     except Exception:
         logger.exception("analysis job %s failed", job_id)
-        job_fail(AnalysisJob, job_id, "The analysis failed because of an internal error; the log has details.")
+        job_fail(
+            AnalysisJob,
+            job_id,
+            "The analysis failed because of an internal error; the log has details.",
+        )
         raise
     else:
         job_finish(AnalysisJob, job_id, result=result)
@@ -264,8 +311,11 @@ def _run(job: AnalysisJob) -> dict:
 
         params = job.params
         return comparison_compute(
-            project=job.project, coder_ids=params["coders"], unit=params["unit"],
-            post_ids=params["post_ids"], groups=params.get("groups"),
+            project=job.project,
+            coder_ids=params["coders"],
+            unit=params["unit"],
+            post_ids=params["post_ids"],
+            groups=params.get("groups"),
         )
     rows, total = _documents(job)
     params = job.params
@@ -282,7 +332,9 @@ def _run(job: AnalysisJob) -> dict:
     if job.kind == AnalysisJob.Kind.FREQUENCY:
         # Multi-word synonyms are matched while counting, so such counts are kept apart.
         counting = _grouping(params) if params["grouping"] == "synonyms" else "exact"
-        scope = {k: params.get(k) for k in ("scope", "scope_id", "visible_to")} | {"counting": counting}
+        scope = {k: params.get(k) for k in ("scope", "scope_id", "visible_to")} | {
+            "counting": counting
+        }
         scope_key = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()
         cached = TokenCounts.objects.filter(
             project=job.project, scope_key=scope_key, corpus_version=job.corpus_version
@@ -298,11 +350,16 @@ def _run(job: AnalysisJob) -> dict:
                     progress()
             TokenCounts.objects.filter(project=job.project, scope_key=scope_key).delete()
             TokenCounts.objects.create(
-                project=job.project, scope_key=scope_key, corpus_version=job.corpus_version,
-                documents=total, counts=dict(counts),
+                project=job.project,
+                scope_key=scope_key,
+                corpus_version=job.corpus_version,
+                documents=total,
+                counts=dict(counts),
             )
         result = word_frequency(
-            [counts], top=params["top"], min_length=params["min_length"],
+            [counts],
+            top=params["top"],
+            min_length=params["min_length"],
             stopwords=_stopwords(params) if params["stopwords"] else frozenset(),
             grouping=_grouping(params),
         )
@@ -310,7 +367,12 @@ def _run(job: AnalysisJob) -> dict:
             "documents": total,
             "total_words": result.total_words,
             "words": [
-                {"word": w.word, "count": w.count, "percent": round(w.percent, 4), "grouped": w.grouped}
+                {
+                    "word": w.word,
+                    "count": w.count,
+                    "percent": round(w.percent, 4),
+                    "grouped": w.grouped,
+                }
                 for w in result.words
             ],
         }
@@ -318,7 +380,9 @@ def _run(job: AnalysisJob) -> dict:
     docs = _docs_mentioning(_narrow(job, rows, params).iterator(chunk_size=READ_CHUNK), params)
     tree = word_tree(docs, params["root"], depth=params["depth"], grouping=_grouping(params))
     texts = dict(docs)
-    lines = keyword_in_context(docs, params["root"], width=params["width"], grouping=_grouping(params))
+    lines = keyword_in_context(
+        docs, params["root"], width=params["width"], grouping=_grouping(params)
+    )
     posts = _post_of_document(job, [line.doc_id for line in lines[:KWIC_LIMIT]])
     _trim_occurrences(tree["right"], texts)
     _trim_occurrences(tree["left"], texts)
@@ -327,8 +391,14 @@ def _run(job: AnalysisJob) -> dict:
         "tree": tree,
         "kwic_total": len(lines),
         "kwic": [
-            {"post": posts.get(line.doc_id), "left": line.left, "keyword": line.keyword, "right": line.right,
-             "start": line.start, "end": line.end}
+            {
+                "post": posts.get(line.doc_id),
+                "left": line.left,
+                "keyword": line.keyword,
+                "right": line.right,
+                "start": line.start,
+                "end": line.end,
+            }
             for line in lines[:KWIC_LIMIT]
         ],
     }
@@ -342,7 +412,9 @@ def _narrow(job: AnalysisJob, rows, params: dict):
         return rows
     field = "quote" if job.params["scope"] in ("code", "coder") else "text"
     first = params["root"].split()[0]
-    return rows.filter(Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"}))
+    return rows.filter(
+        Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"})
+    )
 
 
 def _docs_mentioning(rows, params: dict) -> list[tuple[int, str]]:
@@ -375,7 +447,8 @@ def _trim_occurrences(node: dict, texts: dict) -> None:
     occurrences = node.get("occurrences") or []
     node["occurrence_count"] = len(occurrences)
     node["occurrences"] = [
-        [post, start, end, texts.get(post, "")[start:end]] for post, start, end in occurrences[:OCCURRENCES_KEPT]
+        [post, start, end, texts.get(post, "")[start:end]]
+        for post, start, end in occurrences[:OCCURRENCES_KEPT]
     ]
     for child in node.get("children", []):
         _trim_occurrences(child, texts)
@@ -387,7 +460,9 @@ def analysis_sweep_stale() -> int:
     return job_sweep_stale(
         AnalysisJob,
         requeue=lambda pk: analysis_run_task.delay(pk),
-        on_give_up=lambda job: job_fail(AnalysisJob, job.pk, "The analysis was interrupted three times."),
+        on_give_up=lambda job: job_fail(
+            AnalysisJob, job.pk, "The analysis was interrupted three times."
+        ),
     )
 
 
@@ -400,13 +475,22 @@ def theme_from_word(*, job: AnalysisJob, word: str, user, colour: str = "#c5b0d5
     if entry is None:
         raise ValidationError({"word": f"“{word}” is not among this query's words."})
     code = code_create(
-        project=job.project, name=word, colour=colour, user=user,
+        project=job.project,
+        name=word,
+        colour=colour,
+        user=user,
         definition=f"Theme from the word frequency query: “{word}” ({entry['count']} occurrences).",
     )
     code.origin = {
-        "from": "word-frequency", "job": job.pk, "word": word, "count": entry["count"],
-        "percent": entry["percent"], "grouped": entry["grouped"], "params": job.params,
-        "rank": job.result["words"].index(entry) + 1, "documents": job.result.get("documents"),
+        "from": "word-frequency",
+        "job": job.pk,
+        "word": word,
+        "count": entry["count"],
+        "percent": entry["percent"],
+        "grouped": entry["grouped"],
+        "params": job.params,
+        "rank": job.result["words"].index(entry) + 1,
+        "documents": job.result.get("documents"),
     }
     code.save(update_fields=["origin"])
     return code
@@ -417,17 +501,26 @@ def stopword_add(*, project, word: str) -> StopWord:
     word = word.strip().casefold()
     if not word:
         raise ValidationError({"word": "Give a word."})
-    stop, _ = StopWord.objects.update_or_create(project=project, word=word, defaults={"excluded": False})
+    stop, _ = StopWord.objects.update_or_create(
+        project=project, word=word, defaults={"excluded": False}
+    )
     return stop
 
 
-def codings_from_tree(*, membership: Membership, post_sentence_spans, code: Code, user) -> list[int]:
+def codings_from_tree(
+    *, membership: Membership, post_sentence_spans, code: Code, user
+) -> list[int]:
     """Code every sentence of a branch (as the current coder); returns the new coding ids."""
     from coding_app.services import coding_apply
 
     if code.project_id != membership.project.pk:
         raise ValidationError({"code": "This code belongs to another project."})
-    posts = {p.pk: p for p in Post.objects.filter(project=membership.project, pk__in={p for p, _, _ in post_sentence_spans})}
+    posts = {
+        p.pk: p
+        for p in Post.objects.filter(
+            project=membership.project, pk__in={p for p, _, _ in post_sentence_spans}
+        )
+    }
     created_ids = []
     for post_id, start, end in post_sentence_spans:
         post = posts.get(post_id)
@@ -446,10 +539,11 @@ def tree_branch_sentences(*, job: AnalysisJob, phrase: str) -> list[tuple[int, i
         raise ValidationError({"job": "Code from a finished word tree."})
     if job.params["scope"] in ("code", "coder"):
         raise ValidationError(
-            {"job": "Coding from a tree works on posts: build the tree on the project, a batch or a sample."}
+            {
+                "job": "Coding from a tree works on posts: build the tree on the project, a batch or a sample."
+            }
         )
     rows, _ = _documents(job)
     docs = _docs_mentioning(rows.iterator(chunk_size=READ_CHUNK), job.params | {"root": phrase})
-    tree = word_tree(docs, phrase, depth=1,
-                     grouping=_grouping(job.params))
+    tree = word_tree(docs, phrase, depth=1, grouping=_grouping(job.params))
     return [tuple(o) for o in tree["right"]["occurrences"]]

@@ -19,7 +19,9 @@ def analysis_page(request, slug):
 
     def flatten(nodes, out):
         for node in nodes:
-            out.append({"id": node["id"], "name": " › ".join(node["path"]), "colour": node["colour"]})
+            out.append(
+                {"id": node["id"], "name": " › ".join(node["path"]), "colour": node["colour"]}
+            )
             flatten(node["children"], out)
         return out
 
@@ -40,7 +42,9 @@ def analysis_page(request, slug):
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "samples": project.samples.all(),
         "code_options": page_data["codes"],
-        "coders": Membership.objects.filter(project=project, role=Role.CODER).select_related("user"),
+        "coders": Membership.objects.filter(project=project, role=Role.CODER).select_related(
+            "user"
+        ),
     }
     return render(request, "analysis/analysis.html", context)
 
@@ -58,8 +62,12 @@ def comparison_page(request, slug):
 
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     project = membership.project
-    coders = list(Membership.objects.filter(project=project, role=Role.CODER).select_related("user"))
-    chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [m.user_id for m in coders[:2]]
+    coders = list(
+        Membership.objects.filter(project=project, role=Role.CODER).select_related("user")
+    )
+    chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [
+        m.user_id for m in coders[:2]
+    ]
     unit = request.GET.get("unit") if request.GET.get("unit") in UNITS else "character"
     group_a = [int(c) for c in request.GET.getlist("group_a") if c.isdigit()]
     group_b = [int(c) for c in request.GET.getlist("group_b") if c.isdigit()]
@@ -72,8 +80,13 @@ def comparison_page(request, slug):
     try:
         # Comparisons run as background jobs, reused while the codings are unchanged.
         job, _ = services.agreement_request(
-            membership=membership, coder_ids=chosen, unit=unit, scope=scope, post_ids=post_ids,
-            user=request.user, groups=groups,
+            membership=membership,
+            coder_ids=chosen,
+            unit=unit,
+            scope=scope,
+            post_ids=post_ids,
+            user=request.user,
+            groups=groups,
         )
         job.refresh_from_db()
         if job.status == "succeeded":
@@ -82,7 +95,10 @@ def comparison_page(request, slug):
             error = job.message or "The comparison failed."
     except ValidationError as exc:
         error = "; ".join(m for ms in exc.message_dict.values() for m in ms)
-    names = {m.user_id: m.user.username for m in Membership.objects.filter(project=project).select_related("user")}
+    names = {
+        m.user_id: m.user.username
+        for m in Membership.objects.filter(project=project).select_related("user")
+    }
     if result:
         if groups:
             labels = [", ".join(names.get(c, "?") for c in g) for g in groups]
@@ -103,7 +119,9 @@ def comparison_page(request, slug):
         return _xlsx_response(project, unit, result)
     if result and request.GET.get("format") == "posts-csv" and per_post:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-posts.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="agreement-{project.slug}-posts.csv"'
+        )
         response.write("\ufeff")
         writer = csv.writer(response)
         writer.writerow(["post", "agreed", "overlapping", "only_a", "only_b"])
@@ -112,19 +130,49 @@ def comparison_page(request, slug):
         return response
     if result and request.GET.get("format") == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="agreement-{project.slug}-{unit}.csv"'
+        )
         response.write("\ufeff")
         writer = csv.writer(response)
-        writer.writerow(["path", "level", "both", "only_a", "only_b", "neither", "percent", "kappa", "alpha",
-                         "alpha_low", "alpha_high"])
+        writer.writerow(
+            [
+                "path",
+                "level",
+                "both",
+                "only_a",
+                "only_b",
+                "neither",
+                "percent",
+                "kappa",
+                "alpha",
+                "alpha_low",
+                "alpha_high",
+            ]
+        )
         for row in result["codes"]:
-            writer.writerow([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"),
-                             row.get("only_b"), row.get("neither"), row.get("percent"), row.get("kappa"),
-                             row.get("alpha"), row.get("alpha_low"), row.get("alpha_high")])
+            writer.writerow(
+                [
+                    " > ".join(row["path"]),
+                    row["level"],
+                    row.get("both"),
+                    row.get("only_a"),
+                    row.get("only_b"),
+                    row.get("neither"),
+                    row.get("percent"),
+                    row.get("kappa"),
+                    row.get("alpha"),
+                    row.get("alpha_low"),
+                    row.get("alpha_high"),
+                ]
+            )
         return response
     drill = None
     if len(chosen) == 2 and not groups:
-        drill = reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/") + f"?a={chosen[0]}&b={chosen[1]}"
+        drill = (
+            reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/")
+            + f"?a={chosen[0]}&b={chosen[1]}"
+        )
     context = project_context(membership) | {
         "job": job,
         "heatmap_data": {"grid": (result or {}).get("heatmap"), "drill": drill},
@@ -133,9 +181,17 @@ def comparison_page(request, slug):
         "samples": project.samples.all(),
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "per_post": per_post,
-        "coders": coders, "chosen": chosen, "unit": unit, "units": UNITS, "result": result,
-        "error": error, "names": names, "two": len(groups or chosen) == 2,
-        "mode": "groups" if groups else "coders", "group_a": group_a, "group_b": group_b,
+        "coders": coders,
+        "chosen": chosen,
+        "unit": unit,
+        "units": UNITS,
+        "result": result,
+        "error": error,
+        "names": names,
+        "two": len(groups or chosen) == 2,
+        "mode": "groups" if groups else "coders",
+        "group_a": group_a,
+        "group_b": group_b,
         "csv_query": request.GET.urlencode(),
     }
     return render(request, "analysis/comparison.html", context)
@@ -171,25 +227,46 @@ def disagreement_page(request, slug, pk):
                 code = get_object_or_404(Code, project=project, pk=int(request.POST["code"]))
                 start, end = int(request.POST["start"]), int(request.POST["end"])
                 decision = request.POST.get("decision", "accept")
-                if decision == "accept" and (start, end) != (int(request.POST.get("original_start", start)), int(request.POST.get("original_end", end))):
+                if decision == "accept" and (start, end) != (
+                    int(request.POST.get("original_start", start)),
+                    int(request.POST.get("original_end", end)),
+                ):
                     decision = "edit"
                 coding_services.adjudication_decide(
-                    post=post, code=code, start=start, end=end, decision=decision, user=request.user,
+                    post=post,
+                    code=code,
+                    start=start,
+                    end=end,
+                    decision=decision,
+                    user=request.user,
                     source_codings=[int(i) for i in request.POST.getlist("codings") if i.isdigit()],
                 )
         except (ValidationError, ValueError, KeyError) as exc:
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
         return redirect(f"{request.path}?a={coder_a}&b={coder_b}")
-    items = post_disagreements(post=post, coder_a=coder_a, coder_b=coder_b, consensus_coder_id=consensus.pk)
+    items = post_disagreements(
+        post=post, coder_a=coder_a, coder_b=coder_b, consensus_coder_id=consensus.pk
+    )
     layers = {}
     for who, coder_id in (("a", coder_a), ("b", coder_b), ("consensus", consensus.pk)):
         codings = Coding.objects.filter(post=post, coder_id=coder_id).select_related("code")
-        layers[who] = highlighted_segments(post.text, [(c.start, c.end, c.code.colour) for c in codings])
-    names = dict(Membership.objects.filter(project=project).values_list("user_id", "user__username"))
+        layers[who] = highlighted_segments(
+            post.text, [(c.start, c.end, c.code.colour) for c in codings]
+        )
+    names = dict(
+        Membership.objects.filter(project=project).values_list("user_id", "user__username")
+    )
     context = project_context(membership) | {
-        "post": post, "items": items, "layers": layers, "a": coder_a, "b": coder_b,
-        "name_a": names.get(coder_a, "?"), "name_b": names.get(coder_b, "?"),
-        "consensus_codings": Coding.objects.filter(post=post, coder=consensus).select_related("code"),
+        "post": post,
+        "items": items,
+        "layers": layers,
+        "a": coder_a,
+        "b": coder_b,
+        "name_a": names.get(coder_a, "?"),
+        "name_b": names.get(coder_b, "?"),
+        "consensus_codings": Coding.objects.filter(post=post, coder=consensus).select_related(
+            "code"
+        ),
         "history": post.adjudications.select_related("code", "decided_by")[:50],
     }
     return render(request, "analysis/disagreement.html", context)
@@ -205,7 +282,9 @@ def _scope_post_ids(project, scope: str, teams: list[list[int]]):
         common = None
         for team in teams:
             assigned = set(
-                Assignment.objects.filter(post__project=project, coder_id__in=team).values_list("post_id", flat=True)
+                Assignment.objects.filter(post__project=project, coder_id__in=team).values_list(
+                    "post_id", flat=True
+                )
             )
             common = assigned if common is None else common & assigned
         return sorted(common or [])
@@ -216,7 +295,9 @@ def _scope_post_ids(project, scope: str, teams: list[list[int]]):
         sample = Sample.objects.filter(project=project, pk=int(ident)).first()
         return list(sample.post_ids) if sample else []
     if kind == "batch":
-        return list(Post.objects.filter(project=project, batch_id=int(ident)).values_list("pk", flat=True))
+        return list(
+            Post.objects.filter(project=project, batch_id=int(ident)).values_list("pk", flat=True)
+        )
     return None
 
 
@@ -230,10 +311,33 @@ def _xlsx_response(project, unit: str, result: dict):
     book = Workbook()
     sheet = book.active
     sheet.title = "Agreement by code"
-    sheet.append(["Code path", "Level", "Both", "Only A", "Only B", "Neither", "Percent agreement", "Kappa", "Alpha"])
+    sheet.append(
+        [
+            "Code path",
+            "Level",
+            "Both",
+            "Only A",
+            "Only B",
+            "Neither",
+            "Percent agreement",
+            "Kappa",
+            "Alpha",
+        ]
+    )
     for row in result["codes"]:
-        sheet.append([" > ".join(row["path"]), row["level"], row.get("both"), row.get("only_a"), row.get("only_b"),
-                      row.get("neither"), row.get("percent"), row.get("kappa"), row.get("alpha")])
+        sheet.append(
+            [
+                " > ".join(row["path"]),
+                row["level"],
+                row.get("both"),
+                row.get("only_a"),
+                row.get("only_b"),
+                row.get("neither"),
+                row.get("percent"),
+                row.get("kappa"),
+                row.get("alpha"),
+            ]
+        )
     summary = book.create_sheet("Summary")
     summary.append(["Unit", result["unit_description"]])
     summary.append(["Posts", result["posts"]])
@@ -243,7 +347,8 @@ def _xlsx_response(project, unit: str, result: dict):
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.xlsx"'
     return response

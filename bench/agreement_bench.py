@@ -43,15 +43,28 @@ def main() -> None:
         Membership.objects.create(project=project, user=user, role="coder")
         users.append(user)
     words = "skills access credentials learning employers badges trust cost quality time".split()
-    posts = Post.objects.bulk_create([
-        Post(project=project, text=(text := " ".join(rng.choice(words) for _ in range(rng.randint(30, 150))) + f" {i}"),
-             content_hash=content_hash(text), word_count=len(text.split()))
-        for i in range(POSTS)
-    ], batch_size=2000)
+    posts = Post.objects.bulk_create(
+        [
+            Post(
+                project=project,
+                text=(
+                    text := " ".join(rng.choice(words) for _ in range(rng.randint(30, 150)))
+                    + f" {i}"
+                ),
+                content_hash=content_hash(text),
+                word_count=len(text.split()),
+            )
+            for i in range(POSTS)
+        ],
+        batch_size=2000,
+    )
     codes = []
     for t in range(THEMES):
         theme = Code.objects.create(project=project, name=f"Theme {t}")
-        codes += [Code.objects.create(project=project, parent=theme, name=f"Code {t}.{c}") for c in range(CODES_PER_THEME)]
+        codes += [
+            Code.objects.create(project=project, parent=theme, name=f"Code {t}.{c}")
+            for c in range(CODES_PER_THEME)
+        ]
     started = time.perf_counter()
     batch, seen = [], set()
     while len(seen) < CODINGS:
@@ -62,20 +75,32 @@ def main() -> None:
         if key in seen:
             continue
         seen.add(key)
-        batch.append(Coding(post_id=key[0], code_id=key[1], coder_id=key[2], start=start, end=end,
-                            quote=post.text[start:end]))
+        batch.append(
+            Coding(
+                post_id=key[0],
+                code_id=key[1],
+                coder_id=key[2],
+                start=start,
+                end=end,
+                quote=post.text[start:end],
+            )
+        )
         if len(batch) == 10_000:
             Coding.objects.bulk_create(batch)
             batch = []
     Coding.objects.bulk_create(batch)
-    print(f"set-up: {POSTS} posts, {len(codes)} codes under {THEMES} themes, {CODINGS} codings "
-          f"({time.perf_counter() - started:.1f} s)")
+    print(
+        f"set-up: {POSTS} posts, {len(codes)} codes under {THEMES} themes, {CODINGS} codings "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
 
     started = time.perf_counter()
     result = comparison_compute(project=project, coder_ids=[u.pk for u in users], unit="character")
     seconds = time.perf_counter() - started
-    print(f"full character-level comparison, {CODERS} coders: {seconds:.2f} s "
-          f"(pooled alpha {result['overall']['alpha']}, 95% CI {result['overall']['alpha_low']}–{result['overall']['alpha_high']})")
+    print(
+        f"full character-level comparison, {CODERS} coders: {seconds:.2f} s "
+        f"(pooled alpha {result['overall']['alpha']}, 95% CI {result['overall']['alpha_low']}–{result['overall']['alpha_high']})"
+    )
     started = time.perf_counter()
     comparison_compute(project=project, coder_ids=[u.pk for u in users[:2]], unit="character")
     print(f"full character-level comparison, 2 coders: {time.perf_counter() - started:.2f} s")

@@ -47,7 +47,9 @@ def run_cli(path: Path, slug: str) -> dict:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "import_posts", str(path), "--project", slug, "--json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out = proc.stdout.read()
     err = proc.stderr.read()
@@ -71,7 +73,9 @@ def make_million(target: Path, total: int = 1_000_000) -> None:
                 if written >= total:
                     break
                 suffix = "" if copy == 1 else f" (copy {copy})"
-                out.write(json.dumps({"id": f"{obj['id']}#{copy}", "text": obj["text"] + suffix}) + "\n")
+                out.write(
+                    json.dumps({"id": f"{obj['id']}#{copy}", "text": obj["text"] + suffix}) + "\n"
+                )
                 written += 1
 
 
@@ -95,9 +99,15 @@ def naive_baseline(rows: int) -> float:
                 continue
             if Post.objects.filter(project=project, content_hash=record.content_hash).exists():
                 continue
-            Post(project=project, external_id=record.external_id, text=record.text,
-                 word_count=record.word_count, content_hash=record.content_hash,
-                 metadata=record.metadata, posted_at=record.posted_at).save()
+            Post(
+                project=project,
+                external_id=record.external_id,
+                text=record.text,
+                word_count=record.word_count,
+                content_hash=record.content_hash,
+                metadata=record.metadata,
+                posted_at=record.posted_at,
+            ).save()
             done += 1
     return done / (time.perf_counter() - started)
 
@@ -110,9 +120,13 @@ def bare_copy() -> float:
         rows = [json.loads(line) for line in source if line.strip()]
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
-        cursor.execute("CREATE TABLE bench_copy (external_id varchar(255), text text, content_hash varchar(64))")
+        cursor.execute(
+            "CREATE TABLE bench_copy (external_id varchar(255), text text, content_hash varchar(64))"
+        )
         started = time.perf_counter()
-        with cursor.cursor.copy("COPY bench_copy (external_id, text, content_hash) FROM STDIN") as copy:
+        with cursor.cursor.copy(
+            "COPY bench_copy (external_id, text, content_hash) FROM STDIN"
+        ) as copy:
             for row in rows:
                 copy.write_row((row["id"], row["text"], ""))
         elapsed = time.perf_counter() - started
@@ -136,8 +150,11 @@ def main() -> None:
     fresh_project("bench-155k")
     r = run_cli(TWEETS, "bench-155k")
     results.append(("import_posts, 155k tweets (JSONL)", r))
-    print(f"155k: {r['summary']['imported']} imported, {r['summary']['duplicates']} duplicates, "
-          f"{r['summary']['rejected']} rejected", flush=True)
+    print(
+        f"155k: {r['summary']['imported']} imported, {r['summary']['duplicates']} duplicates, "
+        f"{r['summary']['rejected']} rejected",
+        flush=True,
+    )
     if args.million:
         with tempfile.TemporaryDirectory() as tmp:
             big = Path(tmp) / "tweets_1m.jsonl"
@@ -145,7 +162,10 @@ def main() -> None:
             fresh_project("bench-1m")
             r = run_cli(big, "bench-1m")
             results.append(("import_posts, 1,000,000 posts (JSONL)", r))
-            print(f"1M: {r['summary']['imported']} imported, {r['summary']['duplicates']} duplicates", flush=True)
+            print(
+                f"1M: {r['summary']['imported']} imported, {r['summary']['duplicates']} duplicates",
+                flush=True,
+            )
 
     naive = naive_baseline(args.rows)
     copy_rate = bare_copy()
@@ -154,11 +174,15 @@ def main() -> None:
     for label, r in results:
         rate = r["rows"] / r["seconds"]
         print(f"{label:44} {r['rows']:>9} {r['seconds']:>8.1f} {rate:>9.0f} {r['peak_mb']:>8.0f}")
-    print(f"{'naive ORM save() per row (' + str(args.rows) + ' rows)':44} {args.rows:>9} {'':>8} {naive:>9.0f}")
+    print(
+        f"{'naive ORM save() per row (' + str(args.rows) + ' rows)':44} {args.rows:>9} {'':>8} {naive:>9.0f}"
+    )
     print(f"{'bare COPY of the raw 155k rows':44} {'':>9} {'':>8} {copy_rate:>9.0f}")
     main_rate = results[0][1]["rows"] / results[0][1]["seconds"]
     print()
-    print(f"155k import vs naive baseline: {main_rate / naive:.1f}x; vs bare COPY: {main_rate / copy_rate:.2f}")
+    print(
+        f"155k import vs naive baseline: {main_rate / naive:.1f}x; vs bare COPY: {main_rate / copy_rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def compare(label: str, texts: list[str]) -> None:
     from analysis.text.tokenize import words
 
     ours, ours_s = timed(lambda: word_frequency(texts, top=None, min_length=1))
-    vectorizer = CountVectorizer(lowercase=False, token_pattern=None, tokenizer=words, preprocessor=None)
+    vectorizer = CountVectorizer(
+        lowercase=False, token_pattern=None, tokenizer=words, preprocessor=None
+    )
 
     def sklearn_counts():
         matrix = vectorizer.fit_transform(texts)
@@ -47,15 +49,22 @@ def compare(label: str, texts: list[str]) -> None:
 
     theirs, theirs_s = timed(sklearn_counts)
     same = {w.word: w.count for w in ours.words} == theirs
-    print(f"{label:34} {len(texts):>8} docs  Grounded {ours_s:6.2f} s  CountVectorizer {theirs_s:6.2f} s  "
-          f"ratio {ours_s / theirs_s:4.2f}  same counts: {same}", flush=True)
+    print(
+        f"{label:34} {len(texts):>8} docs  Grounded {ours_s:6.2f} s  CountVectorizer {theirs_s:6.2f} s  "
+        f"ratio {ours_s / theirs_s:4.2f}  same counts: {same}",
+        flush=True,
+    )
 
 
 def main() -> None:
-    tweets = [json.loads(line)["text"] for line in open(DATA / "tweeteval_155k.jsonl", encoding="utf-8")]
+    tweets = [
+        json.loads(line)["text"] for line in open(DATA / "tweeteval_155k.jsonl", encoding="utf-8")
+    ]
     with open(DATA / "linkedin_influencers_1600.csv", encoding="utf-8") as f:
         linkedin = [row["content"] for row in csv.DictReader(f) if row["content"].strip()]
-    repeated = [linkedin[i % len(linkedin)] + f" (copy {i // len(linkedin)})" for i in range(100_000)]
+    repeated = [
+        linkedin[i % len(linkedin)] + f" (copy {i // len(linkedin)})" for i in range(100_000)
+    ]
 
     import django
 
@@ -78,12 +87,27 @@ def main() -> None:
         with open(path, "w", encoding="utf-8") as out:
             for i, text in enumerate(repeated):
                 out.write(json.dumps({"id": f"p{i}", "text": text}) + "\n")
-        subprocess.run([sys.executable, "manage.py", "import_posts", str(path), "--project", project.slug,
-                        "--no-near-duplicates", "--json"], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "import_posts",
+                str(path),
+                "--project",
+                project.slug,
+                "--no-near-duplicates",
+                "--json",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     membership = Membership(project=project, role=Role.ADMIN)
 
     def query(kind, params):
-        job, _ = services.analysis_request(membership=membership, kind=kind, params=params, user=None, enqueue=False)
+        job, _ = services.analysis_request(
+            membership=membership, kind=kind, params=params, user=None, enqueue=False
+        )
         return services.analysis_run(job_id=job.pk)
 
     print("\nThe query as a job on 100,000 posts in PostgreSQL:")
@@ -91,11 +115,15 @@ def main() -> None:
     print(f"  cold frequency query (read + tokenise + count):     {seconds:6.2f} s  [{job.status}]")
     job, seconds = timed(lambda: query("frequency", {"min_length": 5}))
     print(f"  same scope, new minimum length (counts kept):       {seconds:6.2f} s  [{job.status}]")
-    job, seconds = timed(lambda: query("frequency", {"min_length": 5, "grouping": "stem", "top": 50}))
+    job, seconds = timed(
+        lambda: query("frequency", {"min_length": 5, "grouping": "stem", "top": 50})
+    )
     print(f"  same scope, stemmed, top 50 (counts kept):          {seconds:6.2f} s  [{job.status}]")
     job, seconds = timed(lambda: query("wordtree", {"root": "skills", "depth": 5}))
     count = job.result["tree"]["count"] if job.result else 0
-    print(f"  word tree for 'skills' ({count} occurrences):        {seconds:6.2f} s  [{job.status}]")
+    print(
+        f"  word tree for 'skills' ({count} occurrences):        {seconds:6.2f} s  [{job.status}]"
+    )
 
 
 if __name__ == "__main__":

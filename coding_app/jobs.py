@@ -11,7 +11,13 @@ from django.conf import settings
 from django.db.models import F, Model
 from django.utils import timezone
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
 MAX_ATTEMPTS = 3
 
 
@@ -20,8 +26,12 @@ def job_claim(model: type[Model], pk: int) -> bool:
     now = timezone.now()
     return bool(
         model.objects.filter(pk=pk, status=QUEUED).update(
-            status=RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1,
-            progress=0.0, message="",
+            status=RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=0.0,
+            message="",
         )
     )
 

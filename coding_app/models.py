@@ -138,10 +138,16 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sample = models.ForeignKey(
-        "corpus.Sample", null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments"
+        "corpus.Sample",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
     )
     position = models.PositiveIntegerField(default=0, help_text="Order in the coder's queue.")
-    done_at = models.DateTimeField(null=True, blank=True, help_text="When the coder marked it coded.")
+    done_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the coder marked it coded."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,7 +180,9 @@ class Adjudication(models.Model):
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     decision = models.CharField(max_length=10, choices=Decision.choices)
-    source_codings = models.JSONField(default=list, help_text="Ids of the coders' codings decided on.")
+    source_codings = models.JSONField(
+        default=list, help_text="Ids of the coders' codings decided on."
+    )
     consensus_coding = models.ForeignKey(
         Coding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

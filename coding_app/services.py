@@ -42,7 +42,11 @@ def code_create(
     if siblings.exists():
         raise ValidationError({"name": f"“{name}” already exists at this level of the codebook."})
     code = Code(
-        project=project, parent=parent, name=name, colour=colour, definition=definition,
+        project=project,
+        parent=parent,
+        name=name,
+        colour=colour,
+        definition=definition,
         created_by=user,
     )
     code.full_clean(validate_constraints=False)
@@ -76,7 +80,11 @@ def coding_apply(*, post: Post, code: Code, coder, start: int, end: int) -> tupl
     try:
         with transaction.atomic():
             return Coding.objects.get_or_create(
-                post=post, code=code, coder=coder, start=start, end=end,
+                post=post,
+                code=code,
+                coder=coder,
+                start=start,
+                end=end,
                 defaults={"quote": quote},
             )
     except IntegrityError:
@@ -106,8 +114,15 @@ def consensus_coder(*, project: Project):
 
 @transaction.atomic
 def adjudication_decide(
-    *, post: Post, code: Code, start: int, end: int, decision: str, source_codings: list[int],
-    user, note: str = "",
+    *,
+    post: Post,
+    code: Code,
+    start: int,
+    end: int,
+    decision: str,
+    source_codings: list[int],
+    user,
+    note: str = "",
 ):
     """Accept a span into the consensus layer (optionally edited), or record a rejection.
 
@@ -115,9 +130,15 @@ def adjudication_decide(
     """
     from .models import Adjudication
 
-    if decision not in (Adjudication.Decision.ACCEPT, Adjudication.Decision.EDIT, Adjudication.Decision.REJECT):
+    if decision not in (
+        Adjudication.Decision.ACCEPT,
+        Adjudication.Decision.EDIT,
+        Adjudication.Decision.REJECT,
+    ):
         raise ValidationError({"decision": "Accept, edit or reject."})
-    sources = list(Coding.objects.filter(pk__in=source_codings, post=post).values_list("pk", flat=True))
+    sources = list(
+        Coding.objects.filter(pk__in=source_codings, post=post).values_list("pk", flat=True)
+    )
     if decision != Adjudication.Decision.EDIT and not sources:
         raise ValidationError({"source_codings": "Name the codings decided on."})
     consensus = None
@@ -126,8 +147,16 @@ def adjudication_decide(
             post=post, code=code, coder=consensus_coder(project=post.project), start=start, end=end
         )
     return Adjudication.objects.create(
-        project=post.project, post=post, code=code, start=start, end=end, decision=decision,
-        source_codings=sources, consensus_coding=consensus, note=note, decided_by=user,
+        project=post.project,
+        post=post,
+        code=code,
+        start=start,
+        end=end,
+        decision=decision,
+        source_codings=sources,
+        consensus_coding=consensus,
+        note=note,
+        decided_by=user,
     )
 
 
@@ -139,8 +168,12 @@ def adjudication_undo(*, consensus_coding: Coding, user):
     if consensus_coding.coder != consensus_coder(project=consensus_coding.post.project):
         raise ValidationError({"coding": "Only consensus codings can be undone here."})
     Adjudication.objects.create(
-        project=consensus_coding.post.project, post=consensus_coding.post, code=consensus_coding.code,
-        start=consensus_coding.start, end=consensus_coding.end, decision=Adjudication.Decision.UNDO,
+        project=consensus_coding.post.project,
+        post=consensus_coding.post,
+        code=consensus_coding.code,
+        start=consensus_coding.start,
+        end=consensus_coding.end,
+        decision=Adjudication.Decision.UNDO,
         decided_by=user,
     )
     consensus_coding.delete()

@@ -23,14 +23,34 @@ urlpatterns = [
     path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-page"),
     path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-page"),
     path("p/<slug:slug>/imports/", corpus_views.import_list, name="imports-page"),
-    path("p/<slug:slug>/imports/<int:pk>/mapping/", corpus_views.import_mapping, name="import-mapping-page"),
-    path("p/<slug:slug>/imports/<int:pk>/rejected.csv", corpus_views.import_rejected_csv, name="import-rejected-csv"),
-    path("p/<slug:slug>/imports/<int:pk>/cancel/", corpus_views.import_cancel, name="import-cancel"),
-    path("p/<slug:slug>/imports/<int:pk>/delete/", corpus_views.import_delete, name="import-delete"),
+    path(
+        "p/<slug:slug>/imports/<int:pk>/mapping/",
+        corpus_views.import_mapping,
+        name="import-mapping-page",
+    ),
+    path(
+        "p/<slug:slug>/imports/<int:pk>/rejected.csv",
+        corpus_views.import_rejected_csv,
+        name="import-rejected-csv",
+    ),
+    path(
+        "p/<slug:slug>/imports/<int:pk>/cancel/", corpus_views.import_cancel, name="import-cancel"
+    ),
+    path(
+        "p/<slug:slug>/imports/<int:pk>/delete/", corpus_views.import_delete, name="import-delete"
+    ),
     path("p/<slug:slug>/analysis/", analysis_views.analysis_page, name="analysis-page"),
     path("p/<slug:slug>/agreement/", analysis_views.comparison_page, name="comparison-page"),
-    path("p/<slug:slug>/agreement/posts/<int:pk>/", analysis_views.disagreement_page, name="disagreement-page"),
-    path("p/<slug:slug>/near-duplicates/<int:pk>/", corpus_views.near_duplicate_review, name="near-duplicate-review"),
+    path(
+        "p/<slug:slug>/agreement/posts/<int:pk>/",
+        analysis_views.disagreement_page,
+        name="disagreement-page",
+    ),
+    path(
+        "p/<slug:slug>/near-duplicates/<int:pk>/",
+        corpus_views.near_duplicate_review,
+        name="near-duplicate-review",
+    ),
     path("p/<slug:slug>/queue/", corpus_views.queue, name="queue-page"),
     path("p/<slug:slug>/sampling/", corpus_views.sampling, name="sampling-page"),
     path("p/<slug:slug>/samples/<int:pk>/", corpus_views.sample_detail, name="sample-page"),

@@ -25,7 +25,9 @@ def healthz(request):
 @login_required
 def project_list(request):
     memberships = (
-        Membership.objects.filter(user=request.user).select_related("project").order_by("project__name")
+        Membership.objects.filter(user=request.user)
+        .select_related("project")
+        .order_by("project__name")
     )
     return render(request, "coding_app/project_list.html", {"memberships": memberships})
 
@@ -80,7 +82,11 @@ def post_detail(request, slug, pk):
     post = corpus_selectors.post_get(project=project, pk=pk)
     if post is None:
         raise Http404("No such post.")
-    codings = selectors.coding_list(membership=membership).filter(post=post).order_by("start", "end", "id")
+    codings = (
+        selectors.coding_list(membership=membership)
+        .filter(post=post)
+        .order_by("start", "end", "id")
+    )
     queue = list(
         Assignment.objects.filter(coder=request.user, post__project=project)
         .order_by("position", "id")
@@ -93,7 +99,9 @@ def post_detail(request, slug, pk):
         queue_position = {"at": at + 1, "of": len(queue)}
     else:
         neighbours = corpus_selectors.post_list(project=project)
-        previous_post = neighbours.filter(pk__lt=post.pk).order_by("-pk").values_list("pk", flat=True).first()
+        previous_post = (
+            neighbours.filter(pk__lt=post.pk).order_by("-pk").values_list("pk", flat=True).first()
+        )
         next_post = neighbours.filter(pk__gt=post.pk).values_list("pk", flat=True).first()
         queue_position = None
     tree = selectors.code_tree(project=project)
@@ -103,7 +111,11 @@ def post_detail(request, slug, pk):
         "codes": _flatten(tree),
         "codings": [
             {
-                "id": c.pk, "code": c.code_id, "start": c.start, "end": c.end, "quote": c.quote,
+                "id": c.pk,
+                "code": c.code_id,
+                "start": c.start,
+                "end": c.end,
+                "quote": c.quote,
                 "coder": {"id": c.coder_id, "username": c.coder.username},
                 "created_at": c.created_at.isoformat(),
             }
@@ -153,6 +165,8 @@ def code_detail(request, slug, pk):
         "path": path,
         "page": page,
         "children": code.children.all(),
-        "tree": selectors.code_tree(project=project, counts=selectors.coding_counts_by_code(membership=membership)),
+        "tree": selectors.code_tree(
+            project=project, counts=selectors.coding_counts_by_code(membership=membership)
+        ),
     }
     return render(request, "coding_app/code_detail.html", context)

@@ -7,8 +7,16 @@ from .models import ImportBatch, NearDuplicate, Post, Sample
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["file_name", "project", "status", "imported_count", "duplicate_count",
-                    "rejected_count", "created_by", "created_at"]
+    list_display = [
+        "file_name",
+        "project",
+        "status",
+        "imported_count",
+        "duplicate_count",
+        "rejected_count",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["status", "project"]
     readonly_fields = ["row_errors", "row_warnings"]
 

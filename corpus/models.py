@@ -43,9 +43,7 @@ class ImportBatch(JobRow):
     name = models.CharField(max_length=200, blank=True, help_text="A label for the batch.")
     format = models.CharField(max_length=10, default="auto")
     encoding = models.CharField(max_length=40, blank=True, help_text="Empty: detect.")
-    strict = models.BooleanField(
-        default=False, help_text="Import nothing if any row is rejected."
-    )
+    strict = models.BooleanField(default=False, help_text="Import nothing if any row is rejected.")
     mapping = models.JSONField(default=dict, blank=True)
     total_rows = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
@@ -65,7 +63,9 @@ class ImportBatch(JobRow):
 
 
 class Post(models.Model):
-    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="posts")
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="posts"
+    )
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="posts"
     )
@@ -126,7 +126,9 @@ class Sample(models.Model):
         RANDOM = "random", "Simple random"
         ALL = "all", "Whole pool"
 
-    project = models.ForeignKey("coding_app.Project", on_delete=models.CASCADE, related_name="samples")
+    project = models.ForeignKey(
+        "coding_app.Project", on_delete=models.CASCADE, related_name="samples"
+    )
     name = models.CharField(max_length=200)
     criteria = models.JSONField(default=dict, blank=True)
     method = models.CharField(max_length=12, choices=Method.choices)
@@ -173,7 +175,9 @@ class NearDuplicate(models.Model):
     class Meta:
         ordering = ["-similarity"]
         constraints = [
-            models.UniqueConstraint(fields=["post", "similar_to"], name="near_duplicate_unique_pair"),
+            models.UniqueConstraint(
+                fields=["post", "similar_to"], name="near_duplicate_unique_pair"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,8 @@ def import_batch_sweep_stale_task() -> int:
     return services.import_batch_sweep_stale()
 
 
-@shared_task(name="corpus.near_duplicates_scan", acks_late=True, soft_time_limit=3600, time_limit=3900)
+@shared_task(
+    name="corpus.near_duplicates_scan", acks_late=True, soft_time_limit=3600, time_limit=3900
+)
 def near_duplicates_scan_task(batch_id: int) -> int:
     return services.near_duplicates_scan(batch_id=batch_id)

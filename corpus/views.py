@@ -22,8 +22,12 @@ from .models import ImportBatch, JobStatus, NearDuplicate, Post, Sample
 from .sampling import Criteria
 
 FIELD_LABELS = {
-    "text": "Post text", "author": "Author", "author_headline": "Author headline or sector",
-    "posted_at": "Date posted", "url": "URL", "external_id": "External id",
+    "text": "Post text",
+    "author": "Author",
+    "author_headline": "Author headline or sector",
+    "posted_at": "Date posted",
+    "url": "URL",
+    "external_id": "External id",
 }
 
 
@@ -35,7 +39,9 @@ def import_list(request, slug):
     if request.method == "POST":
         project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
         try:  # refuse an oversized upload before reading it
-            services.upload_check_size(size=int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024)
+            services.upload_check_size(
+                size=int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024
+            )
         except services.UploadTooLarge as exc:
             messages.error(request, str(exc))
             return redirect("imports-page", slug=slug)
@@ -45,9 +51,14 @@ def import_list(request, slug):
             return redirect("imports-page", slug=slug)
         try:
             batch = services.import_batch_create(
-                project=project, user=request.user, file_name=upload.name, fileobj=upload,
-                fmt=request.POST.get("format", "auto"), encoding=request.POST.get("encoding", ""),
-                strict=bool(request.POST.get("strict")), name=request.POST.get("name", ""),
+                project=project,
+                user=request.user,
+                file_name=upload.name,
+                fileobj=upload,
+                fmt=request.POST.get("format", "auto"),
+                encoding=request.POST.get("encoding", ""),
+                strict=bool(request.POST.get("strict")),
+                name=request.POST.get("name", ""),
                 draft=True,
             )
         except (ImportFileError, services.UploadTooLarge) as exc:
@@ -86,7 +97,9 @@ def import_mapping(request, slug, pk):
             messages.error(request, "Choose the column that holds the post text.")
             return redirect("import-mapping-page", slug=slug, pk=pk)
         services.import_batch_start(
-            batch=batch, mapping=mapping, strict=bool(request.POST.get("strict")),
+            batch=batch,
+            mapping=mapping,
+            strict=bool(request.POST.get("strict")),
             name=request.POST.get("name", batch.name),
         )
         messages.success(request, f"“{batch.file_name}” is being imported.")
@@ -123,7 +136,9 @@ def near_duplicate_review(request, slug, pk):
     """Keep both posts, or mark the later one not relevant (it leaves sampling pools)."""
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     pair = get_object_or_404(NearDuplicate, project=membership.project, pk=pk)
-    services.near_duplicate_review(pair=pair, exclude_later=request.POST.get("action") == "exclude", user=request.user)
+    services.near_duplicate_review(
+        pair=pair, exclude_later=request.POST.get("action") == "exclude", user=request.user
+    )
     return redirect(f"{reverse('sampling-page', args=[slug])}#near-duplicates")
 
 
@@ -133,7 +148,9 @@ def import_cancel(request, slug, pk):
     membership = project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
     batch = get_object_or_404(ImportBatch, project=membership.project, pk=pk)
     services.import_batch_cancel(batch=batch)
-    messages.info(request, f"The import of “{batch.file_name}” was cancelled; none of its posts were kept.")
+    messages.info(
+        request, f"The import of “{batch.file_name}” was cancelled; none of its posts were kept."
+    )
     return redirect("imports-page", slug=slug)
 
 
@@ -144,7 +161,9 @@ def import_delete(request, slug, pk):
     batch = get_object_or_404(ImportBatch, project=membership.project, pk=pk)
     posts = batch.posts.count()
     try:
-        codings = services.import_batch_delete(batch=batch, confirm=bool(request.POST.get("confirm")))
+        codings = services.import_batch_delete(
+            batch=batch, confirm=bool(request.POST.get("confirm"))
+        )
     except services.BatchHasCodings as exc:
         messages.error(request, str(exc))
         return redirect(f"{reverse('imports-page', args=[slug])}?confirm_delete={pk}#batch-{pk}")
@@ -167,13 +186,17 @@ def queue(request, slug):
         .order_by("position", "id")
     )
     coded = set(
-        Coding.objects.filter(coder=request.user, post__in=[a.post_id for a in assignments])
-        .values_list("post_id", flat=True)
+        Coding.objects.filter(
+            coder=request.user, post__in=[a.post_id for a in assignments]
+        ).values_list("post_id", flat=True)
     )
     done = sum(1 for a in assignments if a.done_at or a.post_id in coded)
     page = Paginator(assignments, 50).get_page(request.GET.get("page"))
     context = project_context(membership) | {
-        "page": page, "coded": coded, "done": done, "total": len(assignments),
+        "page": page,
+        "coded": coded,
+        "done": done,
+        "total": len(assignments),
     }
     return render(request, "corpus/queue.html", context)
 
@@ -215,11 +238,16 @@ def criteria_from_params(params) -> Criteria:
         if sep and key.strip():
             metadata[key.strip()] = value.strip()
     return Criteria(
-        min_words=integer("min_words"), max_words=integer("max_words"),
-        date_from=day("date_from"), date_to=day("date_to"),
-        months_before=integer("months_before"), reference_date=day("reference_date"),
-        keywords=words("keywords"), exclude_keywords=words("exclude_keywords"),
-        authors=words("authors"), metadata=metadata,
+        min_words=integer("min_words"),
+        max_words=integer("max_words"),
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+        months_before=integer("months_before"),
+        reference_date=day("reference_date"),
+        keywords=words("keywords"),
+        exclude_keywords=words("exclude_keywords"),
+        authors=words("authors"),
+        metadata=metadata,
     )
 
 
@@ -247,9 +275,14 @@ def sampling(request, slug):
 
         try:
             sample = services.sample_create(
-                project=project, name=request.POST.get("name", ""), criteria=criteria,
-                method=request.POST.get("method", "systematic"), k=optional_int("k"),
-                start=optional_int("start"), seed=optional_int("seed"), n=optional_int("n"),
+                project=project,
+                name=request.POST.get("name", ""),
+                criteria=criteria,
+                method=request.POST.get("method", "systematic"),
+                k=optional_int("k"),
+                start=optional_int("start"),
+                seed=optional_int("seed"),
+                n=optional_int("n"),
                 user=request.user,
             )
         except ValidationError as exc:
@@ -288,26 +321,40 @@ def sample_detail(request, slug, pk):
         else:
             try:
                 plan = services.assignment_bulk_create(
-                    project=project, post_ids=sample.post_ids,
+                    project=project,
+                    post_ids=sample.post_ids,
                     coder_ids=[int(c) for c in request.POST.getlist("coders") if c.isdigit()],
                     per_post=int(request.POST.get("per_post") or 1),
-                    seed=int(request.POST.get("seed") or 0), user=request.user, sample=sample,
+                    seed=int(request.POST.get("seed") or 0),
+                    user=request.user,
+                    sample=sample,
                 )
             except (ValidationError, ValueError) as exc:
-                message = "; ".join(sum(exc.message_dict.values(), [])) if hasattr(exc, "message_dict") else str(exc)
+                message = (
+                    "; ".join(sum(exc.message_dict.values(), []))
+                    if hasattr(exc, "message_dict")
+                    else str(exc)
+                )
                 messages.error(request, message)
             else:
                 loads = ", ".join(f"{len(ids)}" for ids in plan.values())
-                messages.success(request, f"Assigned {len(sample.post_ids)} posts to {len(plan)} coders (posts each: {loads}).")
+                messages.success(
+                    request,
+                    f"Assigned {len(sample.post_ids)} posts to {len(plan)} coders (posts each: {loads}).",
+                )
                 return redirect("sample-page", slug=slug, pk=pk)
     posts = {p.pk: p for p in Post.objects.filter(pk__in=sample.post_ids)}
     assigned = {}
-    for post_id, username in Assignment.objects.filter(sample=sample).values_list("post_id", "coder__username"):
+    for post_id, username in Assignment.objects.filter(sample=sample).values_list(
+        "post_id", "coder__username"
+    ):
         assigned.setdefault(post_id, []).append(username)
     context = project_context(membership) | {
         "sample": sample,
         "criteria_text": Criteria.from_dict(sample.criteria).describe(),
-        "rows": [(i + 1, posts.get(pid), assigned.get(pid, [])) for i, pid in enumerate(sample.post_ids)],
+        "rows": [
+            (i + 1, posts.get(pid), assigned.get(pid, [])) for i, pid in enumerate(sample.post_ids)
+        ],
         "coders": services.coders_of(project),
         "rerun": rerun,
     }

@@ -17,8 +17,18 @@ from .importers import PostRecord
 from .models import Post
 
 COPY_COLUMNS = (
-    "project_id", "batch_id", "external_id", "author", "author_headline", "posted_at", "url",
-    "text", "word_count", "content_hash", "metadata", "created_at",
+    "project_id",
+    "batch_id",
+    "external_id",
+    "author",
+    "author_headline",
+    "posted_at",
+    "url",
+    "text",
+    "word_count",
+    "content_hash",
+    "metadata",
+    "created_at",
 )
 
 
@@ -75,8 +85,9 @@ class PostWriter:
                 )
                 return {row[0] for row in cursor.fetchall()}
         return set(
-            Post.objects.filter(project_id=self.project_id, **{f"{field}__in": values})
-            .values_list(field, flat=True)
+            Post.objects.filter(project_id=self.project_id, **{f"{field}__in": values}).values_list(
+                field, flat=True
+            )
         )
 
     def _post(self, record: PostRecord) -> Post:
@@ -99,11 +110,22 @@ class PostWriter:
         sql = f"COPY {Post._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for r in records:
-                copy.write_row((
-                    self.project_id, self.batch_id, r.external_id[:255], r.author[:255],
-                    r.author_headline[:500], r.posted_at, r.url[:2000], r.text, r.word_count,
-                    r.content_hash, json.dumps(r.metadata, ensure_ascii=False), now,
-                ))
+                copy.write_row(
+                    (
+                        self.project_id,
+                        self.batch_id,
+                        r.external_id[:255],
+                        r.author[:255],
+                        r.author_headline[:500],
+                        r.posted_at,
+                        r.url[:2000],
+                        r.text,
+                        r.word_count,
+                        r.content_hash,
+                        json.dumps(r.metadata, ensure_ascii=False),
+                        now,
+                    )
+                )
 
 
 class BackgroundWriter:

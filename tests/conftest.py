@@ -38,7 +38,10 @@ def team(db):
     project = ProjectFactory(slug="study", name="Micro-credentials study")
     members = {}
     for username, role in [
-        ("ada", "admin"), ("sam", "supervisor"), ("cora", "coder"), ("cole", "coder"),
+        ("ada", "admin"),
+        ("sam", "supervisor"),
+        ("cora", "coder"),
+        ("cole", "coder"),
         ("cleo", "coder"),
     ]:
         members[username] = UserFactory(username=username)
@@ -46,8 +49,11 @@ def team(db):
     outsider = UserFactory(username="olga")
     MembershipFactory(user=outsider, role="admin")  # admin of another project only
     return Team(
-        project=project, admin=members["ada"], supervisor=members["sam"],
-        coders=[members["cora"], members["cole"], members["cleo"]], outsider=outsider,
+        project=project,
+        admin=members["ada"],
+        supervisor=members["sam"],
+        coders=[members["cora"], members["cole"], members["cleo"]],
+        outsider=outsider,
     )
 
 
@@ -99,10 +105,26 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     }
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "coding_app", "worker", "--pool=solo",
-             "-Q", queue, "--loglevel=INFO", "--without-mingle", "--without-gossip",
-             "-n", f"{queue}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "coding_app",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                queue,
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"{queue}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
@@ -146,8 +168,13 @@ def browser():
             executable_path=CHROMIUM,
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
             ],
         )
         yield browser

@@ -21,8 +21,18 @@ class AnalysisJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = AnalysisJob
         fields = [
-            "id", "project", "kind", "params", "status", "progress", "message", "result",
-            "created_by", "created_at", "started_at", "finished_at",
+            "id",
+            "project",
+            "kind",
+            "params",
+            "status",
+            "progress",
+            "message",
+            "result",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -31,7 +41,8 @@ class AnalysisRequestSerializer(serializers.Serializer):
     project = serializers.SlugField()
     kind = serializers.ChoiceField(choices=AnalysisJob.Kind.choices)
     params = serializers.DictField(
-        required=False, default=dict,
+        required=False,
+        default=dict,
         help_text="scope (project|batch|sample|code|coder), scope_id, grouping (exact|stem|synonyms); "
         "frequency: top, min_length, stopwords; wordtree: root, depth, width",
     )
@@ -49,7 +60,10 @@ def _job_for(request, pk) -> tuple[AnalysisJob, object]:
 
 
 class AnalysisListView(APIView):
-    @extend_schema(request=AnalysisRequestSerializer, responses={201: AnalysisJobSerializer, 200: AnalysisJobSerializer})
+    @extend_schema(
+        request=AnalysisRequestSerializer,
+        responses={201: AnalysisJobSerializer, 200: AnalysisJobSerializer},
+    )
     def post(self, request):
         """Run a word frequency query or a word tree; an identical query on an unchanged corpus
         returns the existing job (200) instead of a new one (201)."""
@@ -61,7 +75,10 @@ class AnalysisListView(APIView):
         job, created = services.analysis_request(
             membership=membership, kind=data["kind"], params=data["params"], user=request.user
         )
-        return Response(AnalysisJobSerializer(job).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            AnalysisJobSerializer(job).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class AnalysisDetailView(APIView):
@@ -69,26 +86,34 @@ class AnalysisDetailView(APIView):
     def get(self, request, pk):
         job, membership = _job_for(request, pk)
         data = AnalysisJobSerializer(job).data
-        data["current"] = job.status != "succeeded" or services.analysis_is_current(job=job, membership=membership)
+        data["current"] = job.status != "succeeded" or services.analysis_is_current(
+            job=job, membership=membership
+        )
         return Response(data)
 
 
 class ThemeFromWordView(APIView):
     @extend_schema(
         request=inline_serializer("ThemeFromWord", {"word": serializers.CharField()}),
-        responses=inline_serializer("ThemeCreated", {"id": serializers.IntegerField(), "name": serializers.CharField()}),
+        responses=inline_serializer(
+            "ThemeCreated", {"id": serializers.IntegerField(), "name": serializers.CharField()}
+        ),
     )
     def post(self, request, pk):
         """“Make this a theme”: a root code named after the word, with the query attached."""
         job, membership = _job_for(request, pk)
         project_access(request.user, job.project, min_role=Role.SUPERVISOR)
-        code = services.theme_from_word(job=job, word=str(request.data.get("word", "")), user=request.user)
+        code = services.theme_from_word(
+            job=job, word=str(request.data.get("word", "")), user=request.user
+        )
         return Response({"id": code.pk, "name": code.name}, status=status.HTTP_201_CREATED)
 
 
 class StopWordView(APIView):
     @extend_schema(
-        request=inline_serializer("StopWordAdd", {"project": serializers.SlugField(), "word": serializers.CharField()}),
+        request=inline_serializer(
+            "StopWordAdd", {"project": serializers.SlugField(), "word": serializers.CharField()}
+        ),
         responses=inline_serializer("StopWordAdded", {"word": serializers.CharField()}),
     )
     def post(self, request):
@@ -110,7 +135,9 @@ class CodeFromTreeSerializer(serializers.Serializer):
 class CodeFromTreeView(APIView):
     @extend_schema(
         request=CodeFromTreeSerializer,
-        responses=inline_serializer("CodedFromTree", {"created": serializers.ListField(child=serializers.IntegerField())}),
+        responses=inline_serializer(
+            "CodedFromTree", {"created": serializers.ListField(child=serializers.IntegerField())}
+        ),
     )
     def post(self, request, pk):
         """Code every sentence behind a branch of this word tree to a code, as you; the response
@@ -129,4 +156,6 @@ class CodeFromTreeView(APIView):
             )
         except ValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
-        return Response({"created": created, "sentences": len(spans)}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"created": created, "sentences": len(spans)}, status=status.HTTP_201_CREATED
+        )

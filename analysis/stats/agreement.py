@@ -532,7 +532,9 @@ def table_percent_agreement(both: int, only_a: int, only_b: int, neither: int) -
     return (both + neither) / total if total else math.nan
 
 
-def coverage_histogram(length: int, spans_per_coder: Sequence[Iterable[tuple[int, int]]]) -> list[int]:
+def coverage_histogram(
+    length: int, spans_per_coder: Sequence[Iterable[tuple[int, int]]]
+) -> list[int]:
     """How many characters of a text exactly k coders covered, for k = 0..m (m coders).
 
     Each coder's spans are merged first (overlaps count once); a sweep over the span edges

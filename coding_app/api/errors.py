@@ -19,7 +19,9 @@ def exception_handler(exc, context):
     if response is None:
         return None
     data = response.data
-    if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(exc, exceptions.ValidationError):
+    if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(
+        exc, exceptions.ValidationError
+    ):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
         first = next(iter(errors.values()), ["Invalid input."])
         message = first[0] if isinstance(first, list) and first else str(first)

@@ -16,7 +16,9 @@ def codings_visible_q(user, prefix: str = "") -> Q:
     memberships = Membership.objects.filter(user=user).select_related("project")
     open_projects, blind_projects = [], []
     for m in memberships:
-        sees_all = not m.project.blind_coding or ROLE_RANK[Role(m.role)] >= ROLE_RANK[Role.SUPERVISOR]
+        sees_all = (
+            not m.project.blind_coding or ROLE_RANK[Role(m.role)] >= ROLE_RANK[Role.SUPERVISOR]
+        )
         (open_projects if sees_all else blind_projects).append(m.project_id)
     return Q(**{f"{prefix}post__project_id__in": open_projects}) | Q(
         **{f"{prefix}post__project_id__in": blind_projects, f"{prefix}coder": user}

@@ -32,8 +32,19 @@ class PostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Post
         fields = [
-            "id", "project", "batch", "external_id", "author", "author_headline", "posted_at",
-            "url", "text", "word_count", "content_hash", "metadata", "created_at",
+            "id",
+            "project",
+            "batch",
+            "external_id",
+            "author",
+            "author_headline",
+            "posted_at",
+            "url",
+            "text",
+            "word_count",
+            "content_hash",
+            "metadata",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -44,8 +55,15 @@ class CodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Code
         fields = [
-            "id", "project", "parent", "name", "colour", "definition", "position",
-            "created_at", "updated_at",
+            "id",
+            "project",
+            "parent",
+            "name",
+            "colour",
+            "definition",
+            "position",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
         # Sibling uniqueness is checked by the service with a clear message.
@@ -55,7 +73,9 @@ class CodeSerializer(serializers.ModelSerializer):
         project = attrs.get("project") or getattr(self.instance, "project", None)
         parent = attrs.get("parent")
         if parent is not None and project is not None and parent.project_id != project.pk:
-            raise serializers.ValidationError({"parent": "The parent code belongs to another project."})
+            raise serializers.ValidationError(
+                {"parent": "The parent code belongs to another project."}
+            )
         return attrs
 
 
@@ -73,8 +93,17 @@ class CodingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Coding
         fields = [
-            "id", "post", "code", "code_name", "code_colour", "coder", "start", "end", "quote",
-            "created_at", "updated_at",
+            "id",
+            "post",
+            "code",
+            "code_name",
+            "code_colour",
+            "coder",
+            "start",
+            "end",
+            "quote",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "quote", "coder", "created_at", "updated_at"]
         validators = []  # the service makes a repeated apply idempotent instead of a 400
@@ -87,10 +116,26 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
         fields = [
-            "id", "project", "file_name", "format", "mapping", "status", "progress", "message",
-            "total_rows", "imported_count", "duplicate_count", "rejected_count", "row_errors",
-            "row_warnings", "created_by", "created_at", "started_at", "finished_at",
-            "heartbeat_at", "attempts",
+            "id",
+            "project",
+            "file_name",
+            "format",
+            "mapping",
+            "status",
+            "progress",
+            "message",
+            "total_rows",
+            "imported_count",
+            "duplicate_count",
+            "rejected_count",
+            "row_errors",
+            "row_warnings",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "attempts",
         ]
         read_only_fields = fields
 
@@ -100,6 +145,7 @@ class ImportBatchCreateSerializer(serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=["auto", "csv", "json", "jsonl"], default="auto")
     mapping = serializers.CharField(
-        required=False, allow_blank=True,
+        required=False,
+        allow_blank=True,
         help_text="Column mapping, e.g. text=content,author=name (others are detected).",
     )

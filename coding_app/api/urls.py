@@ -22,8 +22,14 @@ urlpatterns = [
     path("pool/", corpus_api.PoolView.as_view(), name="pool"),
     path("analyses/", analysis_api.AnalysisListView.as_view(), name="analysis-list"),
     path("analyses/<int:pk>/", analysis_api.AnalysisDetailView.as_view(), name="analysis-detail"),
-    path("analyses/<int:pk>/theme/", analysis_api.ThemeFromWordView.as_view(), name="analysis-theme"),
-    path("analyses/<int:pk>/code-branch/", analysis_api.CodeFromTreeView.as_view(), name="analysis-code-branch"),
+    path(
+        "analyses/<int:pk>/theme/", analysis_api.ThemeFromWordView.as_view(), name="analysis-theme"
+    ),
+    path(
+        "analyses/<int:pk>/code-branch/",
+        analysis_api.CodeFromTreeView.as_view(),
+        name="analysis-code-branch",
+    ),
     path("stopwords/", analysis_api.StopWordView.as_view(), name="stopwords"),
     path("posts/<int:pk>/mark/", corpus_api.PostMarkView.as_view(), name="post-mark"),
     path("token/", obtain_auth_token, name="api-token"),

@@ -37,7 +37,9 @@ def _project_filter(request, queryset, field="project__slug"):
 
 
 class ProjectViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Projects you are a member of. Admins may change the name, description and blind mode."""
@@ -100,7 +102,9 @@ class CodeViewSet(viewsets.ModelViewSet):
         codes = Code.objects.filter(
             project_id__in=member_project_ids(self.request.user)
         ).select_related("project")
-        return _project_filter(self.request, codes).order_by("project_id", "parent_id", "position", "name")
+        return _project_filter(self.request, codes).order_by(
+            "project_id", "parent_id", "position", "name"
+        )
 
     def project_of(self, obj):
         return obj.project
@@ -123,12 +127,17 @@ class CodeViewSet(viewsets.ModelViewSet):
         """The codebook as a tree (themes → sub-themes → codes) with visible coding counts."""
         project = get_object_or_404(Project, slug=request.query_params.get("project", ""))
         membership = project_access(request.user, project)
-        return Response(code_tree(project=project, counts=coding_counts_by_code(membership=membership)))
+        return Response(
+            code_tree(project=project, counts=coding_counts_by_code(membership=membership))
+        )
 
 
 class CodingViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Codings: a span [start, end) of a post, in Unicode code points, tagged with a code.
 
@@ -167,8 +176,11 @@ class CodingViewSet(
         data = serializer.validated_data
         project_access(request.user, data["post"].project, min_role=Role.CODER)
         coding, created = services.coding_apply(
-            post=data["post"], code=data["code"], coder=request.user,
-            start=data["start"], end=data["end"],
+            post=data["post"],
+            code=data["code"],
+            coder=request.user,
+            start=data["start"],
+            end=data["end"],
         )
         return Response(
             CodingSerializer(coding, context=self.get_serializer_context()).data,
@@ -209,8 +221,12 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             mapping = corpus_services.mapping_parse(data.get("mapping", ""))
             batch = corpus_services.import_batch_create(
-                project=project, user=request.user, file_name=data["file"].name,
-                fileobj=data["file"], fmt=data["format"], mapping=mapping,
+                project=project,
+                user=request.user,
+                file_name=data["file"].name,
+                fileobj=data["file"],
+                fmt=data["format"],
+                mapping=mapping,
             )
         except (ImportFileError, corpus_services.UploadTooLarge) as exc:
             raise ValidationError({"file": [str(exc)]}) from exc

@@ -19,16 +19,30 @@ class PoolView(APIView):
     """How many posts meet the criteria (the same query parameters as the sampling page)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("project", str, required=True)] + [
-            OpenApiParameter(name, str) for name in (
-                "min_words", "max_words", "months_before", "reference_date", "date_from",
-                "date_to", "keywords", "exclude_keywords", "authors", "metadata",
+        parameters=[OpenApiParameter("project", str, required=True)]
+        + [
+            OpenApiParameter(name, str)
+            for name in (
+                "min_words",
+                "max_words",
+                "months_before",
+                "reference_date",
+                "date_from",
+                "date_to",
+                "keywords",
+                "exclude_keywords",
+                "authors",
+                "metadata",
             )
         ],
-        responses=inline_serializer("Pool", {
-            "count": serializers.IntegerField(), "criteria": serializers.CharField(),
-            "post_ids": serializers.ListField(child=serializers.IntegerField()),
-        }),
+        responses=inline_serializer(
+            "Pool",
+            {
+                "count": serializers.IntegerField(),
+                "criteria": serializers.CharField(),
+                "post_ids": serializers.ListField(child=serializers.IntegerField()),
+            },
+        ),
     )
     def get(self, request):
         from ..views import criteria_from_params
@@ -37,11 +51,13 @@ class PoolView(APIView):
         project_access(request.user, project)
         criteria = criteria_from_params(request.query_params)
         pool = services.pool_list(project=project, criteria=criteria)
-        return Response({
-            "count": pool.count(),
-            "criteria": criteria.describe(),
-            "post_ids": list(pool.values_list("id", flat=True)[:100]),
-        })
+        return Response(
+            {
+                "count": pool.count(),
+                "criteria": criteria.describe(),
+                "post_ids": list(pool.values_list("id", flat=True)[:100]),
+            }
+        )
 
 
 class MarkSerializer(serializers.Serializer):
@@ -54,7 +70,9 @@ class PostMarkView(APIView):
 
     @extend_schema(request=MarkSerializer, responses=MarkSerializer)
     def post(self, request, pk):
-        post = get_object_or_404(Post.objects.filter(post_visible_q()).select_related("project"), pk=pk)
+        post = get_object_or_404(
+            Post.objects.filter(post_visible_q()).select_related("project"), pk=pk
+        )
         project_access(request.user, post.project, min_role=Role.SUPERVISOR)
         serializer = MarkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

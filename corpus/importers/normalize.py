@@ -105,7 +105,9 @@ def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
         warnings.append(f"posted_at: could not read date '{shown}'")
 
     elif posted_at is not None and posted_at > datetime.now(UTC) + timedelta(days=1):
-        warnings.append(f"posted_at: {posted_at.date().isoformat()} is in the future; kept as given")
+        warnings.append(
+            f"posted_at: {posted_at.date().isoformat()} is in the future; kept as given"
+        )
 
     mapped = set(mapping.values())
     metadata = {

@@ -88,7 +88,9 @@ def import_batch_create(
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
-            raise ImportFileError(f"Unknown text encoding “{encoding}” (try utf-8 or cp1252).") from exc
+            raise ImportFileError(
+                f"Unknown text encoding “{encoding}” (try utf-8 or cp1252)."
+            ) from exc
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project,
@@ -121,8 +123,11 @@ def import_batch_preview(*, batch: ImportBatch, rows: int = 8) -> dict:
             preview["columns"] = columns
             for raw in iterator:
                 preview["rows"].append(
-                    {"number": raw.number, "cells": [raw.fields.get(c, "") for c in columns],
-                     "error": getattr(raw, "error", None)}
+                    {
+                        "number": raw.number,
+                        "cells": [raw.fields.get(c, "") for c in columns],
+                        "error": getattr(raw, "error", None),
+                    }
                 )
                 if len(preview["rows"]) >= rows:
                     break
@@ -137,8 +142,13 @@ def import_batch_preview(*, batch: ImportBatch, rows: int = 8) -> dict:
 
 @transaction.atomic
 def import_batch_start(
-    *, batch: ImportBatch, mapping: dict[str, str], fmt: str | None = None,
-    encoding: str | None = None, strict: bool | None = None, name: str | None = None,
+    *,
+    batch: ImportBatch,
+    mapping: dict[str, str],
+    fmt: str | None = None,
+    encoding: str | None = None,
+    strict: bool | None = None,
+    name: str | None = None,
 ) -> ImportBatch:
     """Queue a draft batch with the mapping the admin chose."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
@@ -164,9 +174,7 @@ def import_batch_start(
 def import_batch_cancel(*, batch: ImportBatch) -> ImportBatch:
     ImportBatch.objects.filter(
         pk=batch.pk, status__in=[JobStatus.DRAFT, JobStatus.QUEUED, JobStatus.RUNNING]
-    ).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled."
-    )
+    ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled.")
     batch.refresh_from_db()
     if batch.status == JobStatus.CANCELLED:
         batch.posts.all().delete()
@@ -233,7 +241,9 @@ def _fail(batch: ImportBatch, message: str) -> None:
 
 
 def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
-    columns, rows = open_rows(fileobj, _resolve_format(batch, fileobj), encoding=batch.encoding or None)
+    columns, rows = open_rows(
+        fileobj, _resolve_format(batch, fileobj), encoding=batch.encoding or None
+    )
     mapping = detect_mapping(columns, batch.mapping or None)
     counts = {"total": 0, "imported": 0, "duplicates": 0, "rejected": 0}
     errors: list[dict] = []
@@ -245,7 +255,9 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
     last_progress = time.monotonic()
 
     def written() -> tuple[int, int]:
-        return (sink.inserted, sink.duplicates) if sink else (counts["imported"], counts["duplicates"])
+        return (
+            (sink.inserted, sink.duplicates) if sink else (counts["imported"], counts["duplicates"])
+        )
 
     try:
         for chunk in _chunks(rows, CHUNK_ROWS):
@@ -286,9 +298,16 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
     counts["imported"], counts["duplicates"] = written()
 
     finished = job_finish(
-        ImportBatch, batch.pk, total_rows=counts["total"], imported_count=counts["imported"],
-        duplicate_count=counts["duplicates"], rejected_count=counts["rejected"],
-        row_errors=errors, row_warnings=warnings, mapping=mapping, message=_summary(counts),
+        ImportBatch,
+        batch.pk,
+        total_rows=counts["total"],
+        imported_count=counts["imported"],
+        duplicate_count=counts["duplicates"],
+        rejected_count=counts["rejected"],
+        row_errors=errors,
+        row_warnings=warnings,
+        mapping=mapping,
+        message=_summary(counts),
     )
     if not finished:
         raise _Cancelled
@@ -303,8 +322,12 @@ def _summary(counts: dict) -> str:
 
 def _heartbeat(batch: ImportBatch, counts: dict, progress: float) -> None:
     if not job_heartbeat(
-        ImportBatch, batch.pk, progress=progress, total_rows=counts["total"],
-        imported_count=counts["imported"], duplicate_count=counts["duplicates"],
+        ImportBatch,
+        batch.pk,
+        progress=progress,
+        total_rows=counts["total"],
+        imported_count=counts["imported"],
+        duplicate_count=counts["duplicates"],
         rejected_count=counts["rejected"],
     ):
         raise _Cancelled
@@ -380,20 +403,31 @@ def near_duplicates_scan(*, batch_id: int) -> int:
     from ..near_duplicates import find_near_duplicates
 
     batch = ImportBatch.objects.get(pk=batch_id)
-    posts = Post.objects.filter(project_id=batch.project_id, word_count__gte=NEAR_DUPLICATE_MIN_WORDS)
+    posts = Post.objects.filter(
+        project_id=batch.project_id, word_count__gte=NEAR_DUPLICATE_MIN_WORDS
+    )
     new = list(posts.filter(batch=batch).order_by("id").values_list("id", "text"))
     found = 0
     if new:
         new_ids = {pid for pid, _ in new}
-        older = posts.exclude(batch=batch).order_by("id").values_list("id", "text").iterator(chunk_size=2000)
+        older = (
+            posts.exclude(batch=batch)
+            .order_by("id")
+            .values_list("id", "text")
+            .iterator(chunk_size=2000)
+        )
 
         def items():
             yield from older
             yield from new
 
         pairs = [
-            NearDuplicate(project_id=batch.project_id, post_id=later, similar_to_id=earlier, similarity=sim)
-            for earlier, later, sim in find_near_duplicates(items(), threshold=NEAR_DUPLICATE_THRESHOLD)
+            NearDuplicate(
+                project_id=batch.project_id, post_id=later, similar_to_id=earlier, similarity=sim
+            )
+            for earlier, later, sim in find_near_duplicates(
+                items(), threshold=NEAR_DUPLICATE_THRESHOLD
+            )
             if later in new_ids
         ]
         NearDuplicate.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)

@@ -60,12 +60,16 @@ def criteria_q(criteria: Criteria) -> Q:
     return q
 
 
-def pool_list(*, project: Project, criteria: Criteria, exclude_marked: bool = True) -> QuerySet[Post]:
+def pool_list(
+    *, project: Project, criteria: Criteria, exclude_marked: bool = True
+) -> QuerySet[Post]:
     """Posts that meet the criteria, in sampling order (posting date, then id).
 
     Posts marked “not relevant” (theoretical selection) leave the pool.
     """
-    posts = Post.objects.filter(project=project).filter(post_visible_q()).filter(criteria_q(criteria))
+    posts = (
+        Post.objects.filter(project=project).filter(post_visible_q()).filter(criteria_q(criteria))
+    )
     if exclude_marked:
         posts = posts.exclude(mark__relevant=False)
     return posts.order_by("posted_at", "id")
@@ -88,8 +92,12 @@ def near_duplicate_review(*, pair, exclude_later: bool, user) -> None:
     from ..models import NearDuplicate
 
     if exclude_later:
-        post_mark_set(post=pair.post, relevant=False, user=user,
-                      note=f"Near-duplicate of post {pair.similar_to_id} ({pair.similarity:.2f}).")
+        post_mark_set(
+            post=pair.post,
+            relevant=False,
+            user=user,
+            note=f"Near-duplicate of post {pair.similar_to_id} ({pair.similarity:.2f}).",
+        )
     pair.status = NearDuplicate.Status.EXCLUDED if exclude_later else NearDuplicate.Status.KEPT
     pair.save(update_fields=["status"])
 
@@ -113,8 +121,14 @@ def _draw(pool_ids: list[int], *, method: str, k, start, seed, n) -> SampleResul
         return random_sample(pool_ids, n, seed=seed)
     if method == Sample.Method.ALL:
         return SampleResult(
-            ids=list(pool_ids), positions=list(range(1, len(pool_ids) + 1)), method="all",
-            k=None, start=None, seed=None, n=len(pool_ids), pool_size=len(pool_ids),
+            ids=list(pool_ids),
+            positions=list(range(1, len(pool_ids) + 1)),
+            method="all",
+            k=None,
+            start=None,
+            seed=None,
+            n=len(pool_ids),
+            pool_size=len(pool_ids),
         )
     raise ValidationError({"method": f"Unknown sampling method “{method}”."})
 
@@ -148,10 +162,19 @@ def sample_create(
         )
     }
     return Sample.objects.create(
-        project=project, name=name, criteria=criteria.to_dict(), method=method, k=result.k,
-        start=result.start, seed=seed, n=n if method == Sample.Method.RANDOM else None,
-        pool_ids=pool_ids, marks=marks, post_ids=list(result.ids),
-        description=_describe(result, criteria), created_by=user,
+        project=project,
+        name=name,
+        criteria=criteria.to_dict(),
+        method=method,
+        k=result.k,
+        start=result.start,
+        seed=seed,
+        n=n if method == Sample.Method.RANDOM else None,
+        pool_ids=pool_ids,
+        marks=marks,
+        post_ids=list(result.ids),
+        description=_describe(result, criteria),
+        created_by=user,
     )
 
 
@@ -164,7 +187,9 @@ def _describe(result: SampleResult, criteria: Criteria) -> str:
 def sample_rerun(*, sample: Sample) -> dict:
     """Re-apply the recipe to the corpus as it is now; say whether it gives the same sample."""
     criteria = Criteria.from_dict(sample.criteria)
-    pool_ids = list(pool_list(project=sample.project, criteria=criteria).values_list("id", flat=True))
+    pool_ids = list(
+        pool_list(project=sample.project, criteria=criteria).values_list("id", flat=True)
+    )
     result = _draw(
         pool_ids, method=sample.method, k=sample.k, start=sample.start, seed=sample.seed, n=sample.n
     )
@@ -192,7 +217,9 @@ def assignment_bulk_create(
     Posts a coder already has are not assigned twice.
     """
     coders = set(
-        Membership.objects.filter(project=project, user_id__in=coder_ids).values_list("user_id", flat=True)
+        Membership.objects.filter(project=project, user_id__in=coder_ids).values_list(
+            "user_id", flat=True
+        )
     )
     missing = set(coder_ids) - coders
     if missing:
@@ -201,18 +228,32 @@ def assignment_bulk_create(
         raise ValidationError({"coders": "Choose at least one coder."})
     if not 1 <= per_post <= len(coder_ids):
         raise ValidationError(
-            {"per_post": f"Each post can go to between 1 and {len(coder_ids)} of the chosen coders."}
+            {
+                "per_post": f"Each post can go to between 1 and {len(coder_ids)} of the chosen coders."
+            }
         )
     valid = set(Post.objects.filter(project=project, id__in=post_ids).values_list("id", flat=True))
     post_ids = [pid for pid in post_ids if pid in valid]
     plan = assign_with_overlap(post_ids, list(coder_ids), per_post, seed)
     for coder_id, ids in plan.items():
-        have = set(Assignment.objects.filter(coder_id=coder_id, post_id__in=ids).values_list("post_id", flat=True))
+        have = set(
+            Assignment.objects.filter(coder_id=coder_id, post_id__in=ids).values_list(
+                "post_id", flat=True
+            )
+        )
         offset = Assignment.objects.filter(coder_id=coder_id, post__project=project).count()
-        Assignment.objects.bulk_create([
-            Assignment(post_id=pid, coder_id=coder_id, assigned_by=user, sample=sample, position=offset + i)
-            for i, pid in enumerate(pid for pid in ids if pid not in have)
-        ])
+        Assignment.objects.bulk_create(
+            [
+                Assignment(
+                    post_id=pid,
+                    coder_id=coder_id,
+                    assigned_by=user,
+                    sample=sample,
+                    position=offset + i,
+                )
+                for i, pid in enumerate(pid for pid in ids if pid not in have)
+            ]
+        )
     return plan
 
 

@@ -25,7 +25,10 @@ def fetch(client, url, capture):
         first = client.get(url)
     if first.status_code != 200 or "format=" in url:
         return first
-    assert 'id="agreement-progress"' in first.content.decode() or "methods-sentence" in first.content.decode()
+    assert (
+        'id="agreement-progress"' in first.content.decode()
+        or "methods-sentence" in first.content.decode()
+    )
     return client.get(url)
 
 
@@ -63,7 +66,13 @@ def test_character_level_three_coders_alpha_matches_krippendorff(team):
     spans = {0: [(0, 10, 0), (5, 30, 1)], 1: [(0, 12, 0), (40, 60, 1)], 2: [(2, 10, 0), (0, 80, 1)]}
     for coder_index, items in spans.items():
         for start, end, post_index in items:
-            coding_apply(post=posts[post_index], code=code, coder=team.coders[coder_index], start=start, end=end)
+            coding_apply(
+                post=posts[post_index],
+                code=code,
+                coder=team.coders[coder_index],
+                start=start,
+                end=end,
+            )
     result = comparison_compute(project=team.project, coder_ids=[c.pk for c in team.coders])
     matrix = np.zeros((3, 130))
     for coder_index, items in spans.items():
@@ -88,7 +97,9 @@ def test_post_level_treats_unjudged_posts_as_missing(team):
     coding_apply(post=posts[2], code=other, coder=a, start=0, end=4)  # b never judged post 2
     Assignment.objects.create(post=posts[3], coder=a)
     Assignment.objects.create(post=posts[3], coder=b)  # both judged post 3, coded nothing
-    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk], unit="post", post_ids=[p.pk for p in posts])
+    result = comparison_compute(
+        project=team.project, coder_ids=[a.pk, b.pk], unit="post", post_ids=[p.pk for p in posts]
+    )
     cost = row(result, "Cost")
     data = [[1, 1, 0, 0], [1, 0, np.nan, 0]]
     assert cost["alpha"] == pytest.approx(
@@ -105,8 +116,15 @@ def test_comparison_needs_two_coders(team):
 def test_real_annotators_alpha_matches_krippendorff(team, shared_data):
     """1,600 real LinkedIn posts, each labelled by 3 of 4 annotators: whole-post codings."""
     path = shared_data / "corpora" / "linkedin_influencers_1600.csv"
-    call_command("import_posts", str(path), "--project", team.project.slug, "--no-near-duplicates",
-                 "--json", stdout=io.StringIO())
+    call_command(
+        "import_posts",
+        str(path),
+        "--project",
+        team.project.slug,
+        "--no-near-duplicates",
+        "--json",
+        stdout=io.StringIO(),
+    )
     from corpus.models import Post
 
     posts = {p.external_id: p for p in Post.objects.filter(project=team.project)}
@@ -125,16 +143,27 @@ def test_real_annotators_alpha_matches_krippendorff(team, shared_data):
             if label:
                 if label not in codes:
                     codes[label] = code_create(project=team.project, name=label)
-                Coding.objects.create(post=post, code=codes[label], coder=coder, start=0,
-                                      end=len(post.text), quote=post.text)
+                Coding.objects.create(
+                    post=post,
+                    code=codes[label],
+                    coder=coder,
+                    start=0,
+                    end=len(post.text),
+                    quote=post.text,
+                )
         matrix_rows.append(values)
     result = comparison_compute(project=team.project, coder_ids=[c.pk for c in coders], unit="post")
     assert result["posts"] == len(matrix_rows)
     for label in codes:
-        data = [[np.nan if v is None else float(v == label) for v in column] for column in zip(*matrix_rows, strict=True)]
+        data = [
+            [np.nan if v is None else float(v == label) for v in column]
+            for column in zip(*matrix_rows, strict=True)
+        ]
         expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
         got = row(result, label)["alpha"]
-        assert (got is None and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-6), label
+        assert (got is None and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-6), (
+            label
+        )
 
 
 def test_agreement_command_prints_json_and_methods_sentence(team):
@@ -143,14 +172,23 @@ def test_agreement_command_prints_json_and_methods_sentence(team):
     coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=20)
     coding_apply(post=post, code=code, coder=team.coders[1], start=0, end=20)
     out = io.StringIO()
-    call_command("agreement", "--project", team.project.slug,
-                 "--coders", f"{team.coders[0].username},{team.coders[1].username}", "--json", stdout=out)
+    call_command(
+        "agreement",
+        "--project",
+        team.project.slug,
+        "--coders",
+        f"{team.coders[0].username},{team.coders[1].username}",
+        "--json",
+        stdout=out,
+    )
     payload = json.loads(out.getvalue())
     assert payload["overall"]["alpha"] == pytest.approx(1.0)
     assert payload["methods"].startswith("Two coders independently coded 1 posts")
 
 
-def test_agreement_page_is_for_supervisors_and_exports_csv(client, team, django_capture_on_commit_callbacks):
+def test_agreement_page_is_for_supervisors_and_exports_csv(
+    client, team, django_capture_on_commit_callbacks
+):
     post = PostFactory(project=team.project, text="z" * 50)
     code = code_create(project=team.project, name="Value")
     coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=25)
@@ -165,7 +203,9 @@ def test_agreement_page_is_for_supervisors_and_exports_csv(client, team, django_
     assert body.splitlines()[1].startswith("Value,theme,25,0,0,25,1.0,1.0,1.0")
 
 
-def test_adjudication_builds_consensus_layer_with_history(client, team, django_capture_on_commit_callbacks):
+def test_adjudication_builds_consensus_layer_with_history(
+    client, team, django_capture_on_commit_callbacks
+):
     from coding_app.models import Adjudication
     from coding_app.services import consensus_coder
 
@@ -183,20 +223,45 @@ def test_adjudication_builds_consensus_layer_with_history(client, team, django_c
     assert "agreed" in html and "only A" in html
 
     # Accept the agreed coding, accept the other with an edited span, then undo it.
-    client.post(url, {"code": code.pk, "codings": [agreed_a.pk], "start": 15, "end": 29,
-                      "original_start": 15, "original_end": 29, "decision": "accept"})
-    client.post(url, {"code": code.pk, "codings": [only_a.pk], "start": 39, "end": 45,
-                      "original_start": 34, "original_end": 45, "decision": "accept"})
+    client.post(
+        url,
+        {
+            "code": code.pk,
+            "codings": [agreed_a.pk],
+            "start": 15,
+            "end": 29,
+            "original_start": 15,
+            "original_end": 29,
+            "decision": "accept",
+        },
+    )
+    client.post(
+        url,
+        {
+            "code": code.pk,
+            "codings": [only_a.pk],
+            "start": 39,
+            "end": 45,
+            "original_start": 34,
+            "original_end": 45,
+            "decision": "accept",
+        },
+    )
     consensus = consensus_coder(project=team.project)
     quotes = sorted(Coding.objects.filter(coder=consensus).values_list("quote", flat=True))
     assert quotes == ["access", "digital skills"]
     edited = Coding.objects.get(coder=consensus, quote="access")
     client.post(url, {"undo": edited.pk})
-    assert list(Coding.objects.filter(coder=consensus).values_list("quote", flat=True)) == ["digital skills"]
+    assert list(Coding.objects.filter(coder=consensus).values_list("quote", flat=True)) == [
+        "digital skills"
+    ]
     decisions = list(Adjudication.objects.order_by("id").values_list("decision", flat=True))
     assert decisions == ["accept", "edit", "undo"]
-    page = fetch(client, f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}",
-                 django_capture_on_commit_callbacks).content.decode()
+    page = fetch(
+        client,
+        f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}",
+        django_capture_on_commit_callbacks,
+    ).content.decode()
     assert f"/agreement/posts/{post.pk}/?a={a.pk}&amp;b={b.pk}" in page
 
 
@@ -207,8 +272,15 @@ def test_reject_records_decision_without_consensus_coding(team):
     post = PostFactory(project=team.project, text="Badges are credentials too.")
     code = code_create(project=team.project, name="Badges")
     coding, _ = coding_apply(post=post, code=code, coder=team.coder, start=0, end=6)
-    adjudication_decide(post=post, code=code, start=0, end=6, decision="reject",
-                        source_codings=[coding.pk], user=team.supervisor)
+    adjudication_decide(
+        post=post,
+        code=code,
+        start=0,
+        end=6,
+        decision="reject",
+        source_codings=[coding.pk],
+        user=team.supervisor,
+    )
     decision = Adjudication.objects.get()
     assert decision.decision == "reject" and decision.consensus_coding is None
     assert decision.source_codings == [coding.pk]
@@ -227,13 +299,17 @@ def test_agreement_page_heatmap_scope_and_xlsx(client, team, django_capture_on_c
     for post in posts:
         coding_apply(post=post, code=code, coder=a, start=0, end=20)
         coding_apply(post=post, code=code, coder=b, start=0, end=30)
-    sample = Sample.objects.create(project=team.project, name="S", method="all", post_ids=[posts[0].pk])
+    sample = Sample.objects.create(
+        project=team.project, name="S", method="all", post_ids=[posts[0].pk]
+    )
     client.force_login(team.supervisor)
     base = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
     html = fetch(client, base, django_capture_on_commit_callbacks).content.decode()
     assert "95% CI" in html and 'id="heatmap"' in html
     assert "Two coders independently coded 3 posts" in html
-    scoped = fetch(client, base + f"&scope=sample:{sample.pk}", django_capture_on_commit_callbacks).content.decode()
+    scoped = fetch(
+        client, base + f"&scope=sample:{sample.pk}", django_capture_on_commit_callbacks
+    ).content.decode()
     assert "Two coders independently coded 1 posts" in scoped
     book = load_workbook(BytesIO(client.get(base + "&format=xlsx").content))
     rows = list(book["Agreement by code"].values)
@@ -251,8 +327,14 @@ def test_agreement_job_is_reused_until_codings_change(team, django_capture_on_co
     a, b = team.coders[0], team.coders[1]
     coding_apply(post=post, code=code, coder=a, start=0, end=10)
     membership = project_access(team.supervisor, team.project)
-    kwargs = dict(membership=membership, coder_ids=[a.pk, b.pk], unit="character", scope="", post_ids=None,
-                  user=team.supervisor)
+    kwargs = dict(
+        membership=membership,
+        coder_ids=[a.pk, b.pk],
+        unit="character",
+        scope="",
+        post_ids=None,
+        user=team.supervisor,
+    )
     with django_capture_on_commit_callbacks(execute=True):
         first, created = agreement_request(**kwargs)
     assert created
@@ -267,28 +349,39 @@ def test_agreement_job_is_reused_until_codings_change(team, django_capture_on_co
     assert created and fresh.result["posts"] == 1 and fresh.result["overall"]["alpha"] == 1.0
 
 
-def test_groups_compare_the_union_of_their_members(team, client, django_capture_on_commit_callbacks):
+def test_groups_compare_the_union_of_their_members(
+    team, client, django_capture_on_commit_callbacks
+):
     post = PostFactory(project=team.project, text="v" * 40)
     code = code_create(project=team.project, name="Fit")
     c0, c1, c2 = team.coders
     coding_apply(post=post, code=code, coder=c0, start=0, end=10)
     coding_apply(post=post, code=code, coder=c1, start=10, end=20)
     coding_apply(post=post, code=code, coder=c2, start=0, end=20)
-    result = comparison_compute(project=team.project, coder_ids=[], groups=[[c0.pk, c1.pk], [c2.pk]])
+    result = comparison_compute(
+        project=team.project, coder_ids=[], groups=[[c0.pk, c1.pk], [c2.pk]]
+    )
     assert row(result, "Fit")["both"] == 20 and row(result, "Fit")["alpha"] == 1.0
     with pytest.raises(ValueError, match="one group only"):
         comparison_compute(project=team.project, coder_ids=[], groups=[[c0.pk], [c0.pk, c2.pk]])
     client.force_login(team.supervisor)
-    url = (f"/p/{team.project.slug}/agreement/?mode=groups&group_a={c0.pk}&group_a={c1.pk}"
-           f"&group_b={c2.pk}")
+    url = (
+        f"/p/{team.project.slug}/agreement/?mode=groups&group_a={c0.pk}&group_a={c1.pk}"
+        f"&group_b={c2.pk}"
+    )
     html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
     assert "Two groups of coders independently coded 1 posts" in html
 
 
-def test_assigned_scope_keeps_posts_assigned_to_every_coder(team, client, django_capture_on_commit_callbacks):
+def test_assigned_scope_keeps_posts_assigned_to_every_coder(
+    team, client, django_capture_on_commit_callbacks
+):
     a, b = team.coders[0], team.coders[1]
     code = code_create(project=team.project, name="Pay")
-    both, only_a = PostFactory(project=team.project, text="1" + "p" * 30), PostFactory(project=team.project, text="2" + "p" * 30)
+    both, only_a = (
+        PostFactory(project=team.project, text="1" + "p" * 30),
+        PostFactory(project=team.project, text="2" + "p" * 30),
+    )
     for post in (both, only_a):
         coding_apply(post=post, code=code, coder=a, start=0, end=5)
         coding_apply(post=post, code=code, coder=b, start=0, end=5)
@@ -296,8 +389,11 @@ def test_assigned_scope_keeps_posts_assigned_to_every_coder(team, client, django
     Assignment.objects.create(post=both, coder=b)
     Assignment.objects.create(post=only_a, coder=a)
     client.force_login(team.supervisor)
-    html = fetch(client, f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}&scope=assigned",
-                 django_capture_on_commit_callbacks).content.decode()
+    html = fetch(
+        client,
+        f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}&scope=assigned",
+        django_capture_on_commit_callbacks,
+    ).content.decode()
     assert "Two coders independently coded 1 posts" in html
 
 
@@ -312,7 +408,10 @@ def test_row_intervals_and_per_post_csv(team, client, django_capture_on_commit_c
     gap = row(result, "Gap")
     assert gap["alpha_low"] <= gap["alpha"] <= gap["alpha_high"]
     again = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
-    assert (row(again, "Gap")["alpha_low"], row(again, "Gap")["alpha_high"]) == (gap["alpha_low"], gap["alpha_high"])
+    assert (row(again, "Gap")["alpha_low"], row(again, "Gap")["alpha_high"]) == (
+        gap["alpha_low"],
+        gap["alpha_high"],
+    )
     client.force_login(team.supervisor)
     url = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
     fetch(client, url, django_capture_on_commit_callbacks)

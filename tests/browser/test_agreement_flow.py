@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_heatmap_to_side_by_side_to_consensus(page, live_server, login, team):
-    post = PostFactory(project=team.project, text="Employers want digital skills and fair access to learning.")
+    post = PostFactory(
+        project=team.project, text="Employers want digital skills and fair access to learning."
+    )
     code = code_create(project=team.project, name="Skills", colour="#98df8a")
     a, b = team.coders[0], team.coders[1]
     coding_apply(post=post, code=code, coder=a, start=15, end=29)

@@ -22,7 +22,9 @@ def test_frequency_cloud_table_word_tree_reroot_and_svg_export(page, live_server
     page.goto(f"{live_server.url}/p/{team.project.slug}/analysis/")
     page.click("#frequency-form button[type=submit]")
     page.locator("#cloud svg text.cloud-word").first.wait_for()
-    words = page.locator("#cloud svg text.cloud-word").evaluate_all("ts => ts.map(t => t.dataset.word)")
+    words = page.locator("#cloud svg text.cloud-word").evaluate_all(
+        "ts => ts.map(t => t.dataset.word)"
+    )
     assert "skills" in words
 
     page.click(".tabs button[data-tab=table]")
@@ -43,7 +45,9 @@ def test_frequency_cloud_table_word_tree_reroot_and_svg_export(page, live_server
     page.locator('#tree svg text.branch.right[data-phrase^="gaps"]').first.click()
     page.locator("#branch-panel").wait_for()
     page.click("#reroot")
-    page.wait_for_function("document.querySelector('#tree svg text.root')?.dataset.phrase === 'skills gaps'")
+    page.wait_for_function(
+        "document.querySelector('#tree svg text.root')?.dataset.phrase === 'skills gaps'"
+    )
     assert page.locator("#word-root").inner_text() == "skills gaps"
 
     with page.expect_download() as download_info:
@@ -56,8 +60,12 @@ def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, te
     from datetime import UTC, datetime, timedelta
 
     for i in range(45):
-        PostFactory(project=team.project, text=f"Post {i} " + "skills " * 110, word_count=112,
-                    posted_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=i))
+        PostFactory(
+            project=team.project,
+            text=f"Post {i} " + "skills " * 110,
+            word_count=112,
+            posted_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=i),
+        )
     for i in range(5):
         PostFactory(project=team.project, text=f"Short post {i}", word_count=3)
     login(team.supervisor.username)

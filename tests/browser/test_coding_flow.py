@@ -38,7 +38,7 @@ SELECT_WITH_MOUSE_POINTS = """
   const lastWidth = /[\\uDC00-\\uDFFF]/.test(passage.at(-1)) ? 2 : 1;
   const last = rectOf(at + passage.length - lastWidth, lastWidth);
   // In right-to-left script a character's logical start is its right edge.
-  const rtl = /[\u0590-\u08FF]/.test(passage);
+  const rtl = /[\u0590-\u08ff]/.test(passage);
   return {x1: rtl ? first.right - 1 : first.left + 1, y1: first.top + first.height / 2,
           x2: rtl ? last.left + 1 : last.right - 1, y2: last.top + last.height / 2};
 }
@@ -48,8 +48,12 @@ SELECT_WITH_MOUSE_POINTS = """
 @pytest.fixture
 def codebook(team):
     theme = services.code_create(project=team.project, name="Skills", colour="#aec7e8")
-    sub = services.code_create(project=team.project, name="Skill gaps", parent=theme, colour="#ffbb78")
-    leaf = services.code_create(project=team.project, name="Digital skills", parent=sub, colour="#98df8a")
+    sub = services.code_create(
+        project=team.project, name="Skill gaps", parent=theme, colour="#ffbb78"
+    )
+    leaf = services.code_create(
+        project=team.project, name="Digital skills", parent=sub, colour="#98df8a"
+    )
     return {"theme": theme, "sub": sub, "leaf": leaf}
 
 
@@ -62,7 +66,9 @@ def drag_select(page, passage):
     page.mouse.up()
 
 
-def test_coder_selects_span_with_mouse_applies_code_and_it_persists(page, live_server, login, team, codebook):
+def test_coder_selects_span_with_mouse_applies_code_and_it_persists(
+    page, live_server, login, team, codebook
+):
     post = PostFactory(
         project=team.project,
         text="Employers now ask for digital skills first.\nDegrees still open doors, but badges help.",
@@ -79,7 +85,11 @@ def test_coder_selects_span_with_mouse_applies_code_and_it_persists(page, live_s
     assert mark.inner_text() == "digital skills"
     assert mark.evaluate("m => getComputedStyle(m).backgroundColor") == "rgb(152, 223, 138)"
     coding = Coding.objects.get()
-    assert (coding.quote, coding.code_id, coding.coder_id) == ("digital skills", codebook["leaf"].pk, team.coder.pk)
+    assert (coding.quote, coding.code_id, coding.coder_id) == (
+        "digital skills",
+        codebook["leaf"].pk,
+        team.coder.pk,
+    )
 
     page.reload()
     assert page.locator("mark.hl").inner_text() == "digital skills"
@@ -94,10 +104,22 @@ def test_coder_selects_span_with_mouse_applies_code_and_it_persists(page, live_s
 
 
 UNICODE_CASES = {
-    "after-emoji": ("Great news 🎓🚀 our micro-credential pilot starts today!", "our micro-credential"),
-    "combining-accents": ("Cafe\u0301 owners and Zoe\u0308 say the re\u0301sume\u0301 matters", "Zoë say the résumé"),
-    "right-to-left": ("Skills matter. المهارات الرقمية مهمة جدا للعمل. Access too.", "الرقمية مهمة"),
-    "math-bold": ("𝗪𝗛𝗔𝗧? A 10-day course. 𝗪𝗛𝗬? Skills for access 𝗡𝗢𝗪", "𝗪𝗛𝗬? Skills for access 𝗡𝗢𝗪"),
+    "after-emoji": (
+        "Great news 🎓🚀 our micro-credential pilot starts today!",
+        "our micro-credential",
+    ),
+    "combining-accents": (
+        "Cafe\u0301 owners and Zoe\u0308 say the re\u0301sume\u0301 matters",
+        "Zoë say the résumé",
+    ),
+    "right-to-left": (
+        "Skills matter. المهارات الرقمية مهمة جدا للعمل. Access too.",
+        "الرقمية مهمة",
+    ),
+    "math-bold": (
+        "𝗪𝗛𝗔𝗧? A 10-day course. 𝗪𝗛𝗬? Skills for access 𝗡𝗢𝗪",
+        "𝗪𝗛𝗬? Skills for access 𝗡𝗢𝗪",
+    ),
 }
 
 
@@ -126,9 +148,13 @@ def test_wrong_password_in_browser_shows_error(page, live_server, team):
 
 
 @pytest.mark.integration
-def test_admin_imports_csv_in_browser_and_sees_progress_then_counts(page, live_server, login, team, tmp_path, celery_worker):
+def test_admin_imports_csv_in_browser_and_sees_progress_then_counts(
+    page, live_server, login, team, tmp_path, celery_worker
+):
     path = tmp_path / "batch.csv"
-    rows = ["id,text,author"] + [f"{i},Post {i}: learners want skills and access to credentials {i},A" for i in range(20000)]
+    rows = ["id,text,author"] + [
+        f"{i},Post {i}: learners want skills and access to credentials {i},A" for i in range(20000)
+    ]
     rows.append("x,,nobody")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     login(team.admin.username)

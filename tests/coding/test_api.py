@@ -25,7 +25,8 @@ def test_create_coding_returns_quote(team, api_for, post, code):
     text = post.text
     start = text.index("over")
     response = api_for(team.coder).post(
-        "/api/codings/", {"post": post.pk, "code": code.pk, "start": start, "end": start + 12},
+        "/api/codings/",
+        {"post": post.pk, "code": code.pk, "start": start, "end": start + 12},
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -46,9 +47,13 @@ def test_create_coding_again_returns_200_with_same_coding(team, api_for, post, c
     ("start", "end", "field"),
     [(4, 4, "end"), (9, 2, "end"), (0, 999, "end"), (-2, 3, "start")],
 )
-def test_create_coding_with_bad_span_gets_400_with_field_message(team, api_for, post, code, start, end, field):
+def test_create_coding_with_bad_span_gets_400_with_field_message(
+    team, api_for, post, code, start, end, field
+):
     response = api_for(team.coder).post(
-        "/api/codings/", {"post": post.pk, "code": code.pk, "start": start, "end": end}, format="json"
+        "/api/codings/",
+        {"post": post.pk, "code": code.pk, "start": start, "end": end},
+        format="json",
     )
     assert response.status_code == 400
     body = response.json()
@@ -131,15 +136,21 @@ def test_coder_cannot_delete_another_coders_coding(team, api_for, post, code):
 def test_codebook_roles_coder_adds_supervisor_renames_coder_cannot(team, api_for):
     coder, supervisor = api_for(team.coder), api_for(team.supervisor)
     created = coder.post(
-        "/api/codes/", {"project": team.project.slug, "name": "In vivo", "colour": "#ffcc00"},
+        "/api/codes/",
+        {"project": team.project.slug, "name": "In vivo", "colour": "#ffcc00"},
         format="json",
     )
     assert created.status_code == 201, created.json()
     code_id = created.json()["id"]
     assert coder.patch(f"/api/codes/{code_id}/", {"name": "X"}, format="json").status_code == 403
-    assert supervisor.patch(f"/api/codes/{code_id}/", {"name": "In-vivo"}, format="json").status_code == 200
+    assert (
+        supervisor.patch(f"/api/codes/{code_id}/", {"name": "In-vivo"}, format="json").status_code
+        == 200
+    )
     assert Code.objects.get(pk=code_id).name == "In-vivo"
-    duplicate = coder.post("/api/codes/", {"project": team.project.slug, "name": "in-vivo"}, format="json")
+    duplicate = coder.post(
+        "/api/codes/", {"project": team.project.slug, "name": "in-vivo"}, format="json"
+    )
     assert duplicate.status_code == 400
     assert "already exists" in duplicate.json()["errors"]["name"][0]
 
@@ -154,7 +165,10 @@ def test_outsider_cannot_create_code_in_project(team, api_for):
 
 def test_only_admin_changes_blind_mode(team, api_for):
     url = f"/api/projects/{team.project.slug}/"
-    assert api_for(team.supervisor).patch(url, {"blind_coding": True}, format="json").status_code == 403
+    assert (
+        api_for(team.supervisor).patch(url, {"blind_coding": True}, format="json").status_code
+        == 403
+    )
     assert api_for(team.coder).patch(url, {"blind_coding": True}, format="json").status_code == 403
     assert api_for(team.admin).patch(url, {"blind_coding": True}, format="json").status_code == 200
     team.project.refresh_from_db()
@@ -199,7 +213,13 @@ def test_openapi_schema_builds_and_documents_codings(api_for, team):
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    for path in ["/api/codings/", "/api/posts/", "/api/codes/", "/api/projects/", "/api/import-batches/"]:
+    for path in [
+        "/api/codings/",
+        "/api/posts/",
+        "/api/codes/",
+        "/api/projects/",
+        "/api/import-batches/",
+    ]:
         assert path in schema["paths"], path
     create = schema["paths"]["/api/codings/"]["post"]
     assert create["requestBody"]
@@ -228,5 +248,9 @@ def test_list_endpoint_query_count_does_not_grow_with_rows(team, api_for, url):
         CodingFactory(post=PostFactory(project=team.project), code=code, coder=team.coder)
     few = count_queries()
     for i in range(20):
-        CodingFactory(post=PostFactory(project=team.project), code=CodeFactory(project=team.project), coder=team.coders[i % 3])
+        CodingFactory(
+            post=PostFactory(project=team.project),
+            code=CodeFactory(project=team.project),
+            coder=team.coders[i % 3],
+        )
     assert count_queries() == few

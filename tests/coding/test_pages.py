@@ -19,7 +19,9 @@ def test_wrong_password_shows_login_form_again_with_error(client, team):
 
 
 def test_login_redirects_to_project_list(client, team):
-    response = client.post("/login/", {"username": team.coder.username, "password": "pw-secret-123"})
+    response = client.post(
+        "/login/", {"username": team.coder.username, "password": "pw-secret-123"}
+    )
     assert response.status_code == 302
     assert team.project.name in client.get("/").content.decode()
 
@@ -31,7 +33,9 @@ def test_pages_need_login(client, team):
 
 def test_project_page_paginates_and_searches_posts(client, team):
     for i in range(30):
-        PostFactory(project=team.project, text=f"Post {i} about {'badges' if i % 10 == 0 else 'skills'}")
+        PostFactory(
+            project=team.project, text=f"Post {i} about {'badges' if i % 10 == 0 else 'skills'}"
+        )
     client.force_login(team.coder)
     first = client.get(f"/p/{team.project.slug}/").content.decode()
     assert "30 posts." in first and "Page 1 of 2" in first
@@ -45,8 +49,10 @@ def test_non_member_gets_404_pages(client, team):
     code = CodeFactory(project=team.project)
     client.force_login(team.outsider)
     for url in [
-        f"/p/{team.project.slug}/", f"/p/{team.project.slug}/posts/{post.pk}/",
-        f"/p/{team.project.slug}/codes/{code.pk}/", f"/p/{team.project.slug}/imports/",
+        f"/p/{team.project.slug}/",
+        f"/p/{team.project.slug}/posts/{post.pk}/",
+        f"/p/{team.project.slug}/codes/{code.pk}/",
+        f"/p/{team.project.slug}/imports/",
     ]:
         assert client.get(url).status_code == 404, url
 
@@ -75,7 +81,8 @@ def test_user_text_is_escaped_everywhere(client, team):
     CodingFactory(post=post, code=code, coder=team.coder, start=0, end=20)
     client.force_login(team.coder)
     for url in [
-        f"/p/{team.project.slug}/", f"/p/{team.project.slug}/posts/{post.pk}/",
+        f"/p/{team.project.slug}/",
+        f"/p/{team.project.slug}/posts/{post.pk}/",
         f"/p/{team.project.slug}/codes/{code.pk}/",
     ]:
         html = client.get(url).content.decode()

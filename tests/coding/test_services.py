@@ -11,15 +11,29 @@ from tests.factories import CodeFactory, PostFactory
 
 # Each case: a post text and the exact passage a coder selects in it.
 UNICODE_CASES = [
-    ("after an emoji", "Great news 🎓🚀 our micro-credential pilot starts today!", "our micro-credential"),
-    ("combining accents", "Cafe\u0301 owners and Zoe\u0308 say the re\u0301sume\u0301 matters", "Zoë say the résumé"),
-    ("right-to-left", "Skills matter. المهارات الرقمية مهمة جدا للعمل. Access too.", "الرقمية مهمة"),
+    (
+        "after an emoji",
+        "Great news 🎓🚀 our micro-credential pilot starts today!",
+        "our micro-credential",
+    ),
+    (
+        "combining accents",
+        "Cafe\u0301 owners and Zoe\u0308 say the re\u0301sume\u0301 matters",
+        "Zoë say the résumé",
+    ),
+    (
+        "right-to-left",
+        "Skills matter. المهارات الرقمية مهمة جدا للعمل. Access too.",
+        "الرقمية مهمة",
+    ),
     ("mathematical bold", "𝗪𝗛𝗔𝗧? A 10-day course. 𝗪𝗛𝗬? Skills for access.", "𝗪𝗛𝗬? Skills"),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("case", "text", "passage"), UNICODE_CASES, ids=[c[0] for c in UNICODE_CASES])
+@pytest.mark.parametrize(
+    ("case", "text", "passage"), UNICODE_CASES, ids=[c[0] for c in UNICODE_CASES]
+)
 def test_coding_apply_quote_is_exact_passage_with_unicode(team, case, text, passage):
     import unicodedata
 
@@ -140,6 +154,8 @@ def test_quote_list_of_theme_includes_sub_theme_codes_and_respects_blind_mode(te
     team.project.blind_coding = True
     team.project.save()
     as_coder = project_access(team.coders[0], team.project)
-    assert [c.coder for c in selectors.quote_list(membership=as_coder, code=theme)] == [team.coders[0]]
+    assert [c.coder for c in selectors.quote_list(membership=as_coder, code=theme)] == [
+        team.coders[0]
+    ]
     as_supervisor = project_access(team.supervisor, team.project)
     assert selectors.quote_list(membership=as_supervisor, code=theme).count() == 2

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 CSV = (
     "id,content,name,date,link\n"
     "1,Employers ask for skills not degrees,Ana,2026-05-01,https://example.org/1\n"
-    "2,\"Micro-credentials widen access,\nespecially for adults\",Ben,01/06/2026,https://example.org/2\n"
+    '2,"Micro-credentials widen access,\nespecially for adults",Ben,01/06/2026,https://example.org/2\n'
     "3,,Cy,2026-05-03,https://example.org/3\n"
     "4,Stackable badges build a pathway,Di,not a date,https://example.org/4\n"
 )
@@ -27,8 +27,12 @@ CSV = (
 
 def run_import(team, content: bytes, name="posts.csv", **kwargs):
     batch = services.import_batch_create(
-        project=team.project, user=team.admin, file_name=name,
-        fileobj=SimpleUploadedFile(name, content), enqueue=False, **kwargs,
+        project=team.project,
+        user=team.admin,
+        file_name=name,
+        fileobj=SimpleUploadedFile(name, content),
+        enqueue=False,
+        **kwargs,
     )
     return services.import_batch_run(batch_id=batch.pk)
 
@@ -36,7 +40,12 @@ def run_import(team, content: bytes, name="posts.csv", **kwargs):
 def test_import_csv_counts_rows_and_names_rejected_row(team):
     batch = run_import(team, CSV.encode())
     assert batch.status == JobStatus.SUCCEEDED
-    assert (batch.total_rows, batch.imported_count, batch.duplicate_count, batch.rejected_count) == (4, 3, 0, 1)
+    assert (
+        batch.total_rows,
+        batch.imported_count,
+        batch.duplicate_count,
+        batch.rejected_count,
+    ) == (4, 3, 0, 1)
     assert batch.row_errors == [{"row": 4, "message": "text is empty"}]
     assert any(w["row"] == 5 and "not a date" in w["message"] for w in batch.row_warnings)
     assert batch.progress == 1.0
@@ -92,8 +101,11 @@ def test_posts_of_unfinished_batch_are_not_listed(team):
 
 def test_second_delivery_of_same_job_does_nothing(team):
     batch = services.import_batch_create(
-        project=team.project, user=team.admin, file_name="p.csv",
-        fileobj=SimpleUploadedFile("p.csv", CSV.encode()), enqueue=False,
+        project=team.project,
+        user=team.admin,
+        file_name="p.csv",
+        fileobj=SimpleUploadedFile("p.csv", CSV.encode()),
+        enqueue=False,
     )
     assert services.import_batch_run(batch_id=batch.pk).status == JobStatus.SUCCEEDED
     assert services.import_batch_run(batch_id=batch.pk) is None  # already claimed
@@ -102,16 +114,28 @@ def test_second_delivery_of_same_job_does_nothing(team):
     assert Post.objects.count() == 3
 
 
-def test_sweep_requeues_stale_job_and_rerun_leaves_each_post_once(team, django_capture_on_commit_callbacks):
+def test_sweep_requeues_stale_job_and_rerun_leaves_each_post_once(
+    team, django_capture_on_commit_callbacks
+):
     batch = services.import_batch_create(
-        project=team.project, user=team.admin, file_name="p.csv",
-        fileobj=SimpleUploadedFile("p.csv", CSV.encode()), enqueue=False,
+        project=team.project,
+        user=team.admin,
+        file_name="p.csv",
+        fileobj=SimpleUploadedFile("p.csv", CSV.encode()),
+        enqueue=False,
     )
     # Simulate a worker killed mid-import: RUNNING, an old heartbeat, some posts written.
     stale = timezone.now() - timezone.timedelta(hours=1)
-    ImportBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING, heartbeat_at=stale, attempts=1)
-    Post.objects.create(project=team.project, batch=batch, text="Employers ask for skills not degrees",
-                        content_hash="partial", external_id="1")
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=JobStatus.RUNNING, heartbeat_at=stale, attempts=1
+    )
+    Post.objects.create(
+        project=team.project,
+        batch=batch,
+        text="Employers ask for skills not degrees",
+        content_hash="partial",
+        external_id="1",
+    )
     assert services.import_batch_sweep_stale() == 1  # re-queued; the eager task re-runs it
     batch.refresh_from_db()
     assert batch.status == JobStatus.SUCCEEDED
@@ -122,7 +146,10 @@ def test_sweep_requeues_stale_job_and_rerun_leaves_each_post_once(team, django_c
 
 def test_sweep_gives_up_after_three_attempts(team):
     batch = ImportBatch.objects.create(
-        project=team.project, file_name="x.csv", status=JobStatus.RUNNING, attempts=3,
+        project=team.project,
+        file_name="x.csv",
+        status=JobStatus.RUNNING,
+        attempts=3,
         heartbeat_at=timezone.now() - timezone.timedelta(hours=1),
     )
     services.import_batch_sweep_stale()
@@ -144,15 +171,21 @@ def test_upload_over_limit_is_refused_with_message(team, settings):
     settings.GROUNDED_MAX_UPLOAD_MB = 1
     big = SimpleUploadedFile("big.csv", b"text\n" + b"x" * (1024 * 1024 + 10))
     with pytest.raises(services.UploadTooLarge, match="limit is 1 MB"):
-        services.import_batch_create(project=team.project, user=team.admin, file_name="big.csv", fileobj=big)
+        services.import_batch_create(
+            project=team.project, user=team.admin, file_name="big.csv", fileobj=big
+        )
     assert not ImportBatch.objects.exists()
 
 
-def test_api_upload_queues_job_and_eager_task_completes_it(team, api_for, django_capture_on_commit_callbacks):
+def test_api_upload_queues_job_and_eager_task_completes_it(
+    team, api_for, django_capture_on_commit_callbacks
+):
     upload = SimpleUploadedFile("posts.csv", CSV.encode(), content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
         response = api_for(team.admin).post(
-            "/api/import-batches/", {"project": team.project.slug, "file": upload}, format="multipart"
+            "/api/import-batches/",
+            {"project": team.project.slug, "file": upload},
+            format="multipart",
         )
     assert response.status_code == 202, response.json()
     batch = ImportBatch.objects.get(pk=response.json()["id"])
@@ -190,7 +223,9 @@ def test_cli_import_without_text_column_exits_one(team, tmp_path):
     path.write_text("id,views\n1,2\n", encoding="utf-8")
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("import_posts", str(path), "--project", team.project.slug, "--json", stdout=out)
+        call_command(
+            "import_posts", str(path), "--project", team.project.slug, "--json", stdout=out
+        )
     assert exit_info.value.code == 1
     payload = json.loads(out.getvalue())
     assert payload["imported"] == 0
@@ -209,10 +244,19 @@ def test_cli_import_real_linkedin_corpus_in_a_subprocess(team, shared_data, tran
         "DJANGO_SETTINGS_MODULE": "coding_app.settings.test",
     }
     result = subprocess.run(
-        [sys.executable, "manage.py", "import_posts",
-         str(shared_data / "corpora" / "linkedin_influencers_1600.csv"),
-         "--project", team.project.slug, "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "manage.py",
+            "import_posts",
+            str(shared_data / "corpora" / "linkedin_influencers_1600.csv"),
+            "--project",
+            team.project.slug,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     payload = json.loads(result.stdout)
@@ -274,7 +318,9 @@ def test_xlsx_zip_bomb_is_refused_before_parsing(team):
         archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (20 * 1024 * 1024))
     batch = run_import(team, buffer.getvalue(), name="bomb.xlsx")
     assert batch.status == JobStatus.FAILED
-    assert "bomb.xlsx" in batch.message or "compress" in batch.message or "expand" in batch.message, batch.message
+    assert (
+        "bomb.xlsx" in batch.message or "compress" in batch.message or "expand" in batch.message
+    ), batch.message
     assert not Post.objects.exists()
 
 
@@ -294,17 +340,22 @@ def test_future_date_is_kept_and_duplicate_in_same_file_counted(team):
     batch = run_import(team, content.encode())
     assert (batch.imported_count, batch.duplicate_count) == (1, 1)
     assert Post.objects.get().posted_at.year == 2031
-    assert batch.row_warnings[0] == {"row": 2, "message": "posted_at: 2031-01-01 is in the future; kept as given"}
+    assert batch.row_warnings[0] == {
+        "row": 2,
+        "message": "posted_at: 2031-01-01 is in the future; kept as given",
+    }
 
 
 def test_near_duplicate_repost_is_flagged_not_deleted(team, tmp_path):
     from corpus.models import NearDuplicate
 
-    words = ("Micro-credentials give adults a way back into learning when a full degree is out "
-             "of reach because of money time or caring duties and employers are starting to notice "
-             "that a short verified course can show real skills. We hired three people this year "
-             "on the strength of their badges and portfolios and all three are doing well in the "
-             "roles we gave them")
+    words = (
+        "Micro-credentials give adults a way back into learning when a full degree is out "
+        "of reach because of money time or caring duties and employers are starting to notice "
+        "that a short verified course can show real skills. We hired three people this year "
+        "on the strength of their badges and portfolios and all three are doing well in the "
+        "roles we gave them"
+    )
     edited = words.replace("starting to notice", "beginning to notice")
     first = run_import(team, f"text\n{words}\n".encode(), name="a.csv")
     path = tmp_path / "b.csv"
@@ -334,7 +385,13 @@ def test_delete_batch_with_codings_needs_confirmation(team):
 
     batch = run_import(team, CSV.encode())
     post = Post.objects.filter(batch=batch).first()
-    coding_apply(post=post, code=code_create(project=team.project, name="Skills"), coder=team.coder, start=0, end=4)
+    coding_apply(
+        post=post,
+        code=code_create(project=team.project, name="Skills"),
+        coder=team.coder,
+        start=0,
+        end=4,
+    )
     with pytest.raises(services.BatchHasCodings, match="carry 1 coding"):
         services.import_batch_delete(batch=batch)
     assert Post.objects.filter(batch=batch).count() == 3

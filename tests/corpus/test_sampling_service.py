@@ -20,8 +20,16 @@ REFERENCE = date(2026, 11, 28)
 
 def criteria(**kwargs) -> Criteria:
     base = dict(
-        min_words=None, max_words=None, date_from=None, date_to=None, months_before=None,
-        reference_date=None, keywords=[], exclude_keywords=[], authors=[], metadata={},
+        min_words=None,
+        max_words=None,
+        date_from=None,
+        date_to=None,
+        months_before=None,
+        reference_date=None,
+        keywords=[],
+        exclude_keywords=[],
+        authors=[],
+        metadata={},
     )
     return Criteria(**(base | kwargs))
 
@@ -34,7 +42,9 @@ def study_corpus(team):
         words = 120 if i % 2 == 0 else 40
         text = f"Post {i} " + " ".join(["skills"] * (words - 2))
         posted = datetime(2026, 11, 27, tzinfo=UTC) - timedelta(days=5 * i)
-        posts.append(PostFactory(project=team.project, text=text, word_count=words, posted_at=posted))
+        posts.append(
+            PostFactory(project=team.project, text=text, word_count=words, posted_at=posted)
+        )
     return posts
 
 
@@ -53,14 +63,18 @@ def test_keywords_match_whole_words_case_insensitively(team):
     b = PostFactory(project=team.project, text="Open ACCESS and skills")
     pool = services.pool_list(project=team.project, criteria=criteria(keywords=["access"]))
     assert {p.pk for p in pool} == {a.pk, b.pk}
-    excluded = services.pool_list(project=team.project, criteria=criteria(keywords=["access"], exclude_keywords=["skills"]))
+    excluded = services.pool_list(
+        project=team.project, criteria=criteria(keywords=["access"], exclude_keywords=["skills"])
+    )
     assert {p.pk for p in excluded} == {a.pk}
 
 
 def test_metadata_attribute_filters_pool(team):
     a = PostFactory(project=team.project, metadata={"sector": "health"})
     PostFactory(project=team.project, metadata={"sector": "retail"})
-    pool = services.pool_list(project=team.project, criteria=criteria(metadata={"sector": "health"}))
+    pool = services.pool_list(
+        project=team.project, criteria=criteria(metadata={"sector": "health"})
+    )
     assert [p.pk for p in pool] == [a.pk]
 
 
@@ -69,16 +83,25 @@ def test_marked_not_relevant_leaves_pool_and_is_recorded_in_sample(team, study_c
     first = services.pool_list(project=team.project, criteria=c).first()
     services.post_mark_set(post=first, relevant=False, note="advert", user=team.supervisor)
     assert first not in services.pool_list(project=team.project, criteria=c)
-    sample = services.sample_create(project=team.project, name="S", criteria=c, method="all", user=team.supervisor)
+    sample = services.sample_create(
+        project=team.project, name="S", criteria=c, method="all", user=team.supervisor
+    )
     assert first.pk not in sample.pool_ids
     assert sample.marks[str(first.pk)] == {"relevant": False, "note": "advert"}
 
 
 def test_systematic_sample_of_45_keeps_15_from_position_2(team):
     for i in range(45):
-        PostFactory(project=team.project, posted_at=datetime(2026, 7, 1, tzinfo=UTC) + timedelta(hours=i))
+        PostFactory(
+            project=team.project, posted_at=datetime(2026, 7, 1, tzinfo=UTC) + timedelta(hours=i)
+        )
     sample = services.sample_create(
-        project=team.project, name="Study", criteria=criteria(), method="systematic", k=3, start=2,
+        project=team.project,
+        name="Study",
+        criteria=criteria(),
+        method="systematic",
+        k=3,
+        start=2,
         user=team.supervisor,
     )
     assert len(sample.pool_ids) == 45
@@ -91,18 +114,31 @@ def test_systematic_sample_of_45_keeps_15_from_position_2(team):
 def test_rerun_of_recipe_gives_same_sample_until_corpus_changes(team, study_corpus):
     c = criteria(min_words=100, months_before=5, reference_date=REFERENCE)
     sample = services.sample_create(
-        project=team.project, name="Seeded", criteria=c, method="systematic", k=3, seed=11,
+        project=team.project,
+        name="Seeded",
+        criteria=c,
+        method="systematic",
+        k=3,
+        seed=11,
     )
     again = services.sample_rerun(sample=sample)
     assert again["same_pool"] and again["same_sample"]
-    PostFactory(project=team.project, text="new " * 130, word_count=130,
-                posted_at=datetime(2026, 11, 1, tzinfo=UTC))
+    PostFactory(
+        project=team.project,
+        text="new " * 130,
+        word_count=130,
+        posted_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
     assert not services.sample_rerun(sample=sample)["same_pool"]
 
 
 def test_random_sample_is_seeded(team, study_corpus):
-    a = services.sample_create(project=team.project, name="A", criteria=criteria(), method="random", n=10, seed=5)
-    b = services.sample_create(project=team.project, name="B", criteria=criteria(), method="random", n=10, seed=5)
+    a = services.sample_create(
+        project=team.project, name="A", criteria=criteria(), method="random", n=10, seed=5
+    )
+    b = services.sample_create(
+        project=team.project, name="B", criteria=criteria(), method="random", n=10, seed=5
+    )
     assert a.post_ids == b.post_ids and len(a.post_ids) == 10
 
 
@@ -123,16 +159,25 @@ def test_sample_create_rejects_incomplete_recipe(team, study_corpus, kwargs, fie
 
 def test_sample_with_empty_pool_is_refused(team, study_corpus):
     with pytest.raises(ValidationError) as info:
-        services.sample_create(project=team.project, name="X", criteria=criteria(min_words=10_000), method="all")
+        services.sample_create(
+            project=team.project, name="X", criteria=criteria(min_words=10_000), method="all"
+        )
     assert "No post meets" in info.value.message_dict["criteria"][0]
 
 
 def test_assignment_gives_each_post_to_two_coders_balanced(team, study_corpus):
-    sample = services.sample_create(project=team.project, name="S", criteria=criteria(), method="all")
+    sample = services.sample_create(
+        project=team.project, name="S", criteria=criteria(), method="all"
+    )
     coder_ids = [c.pk for c in team.coders]
     services.assignment_bulk_create(
-        project=team.project, post_ids=sample.post_ids, coder_ids=coder_ids, per_post=2, seed=3,
-        user=team.supervisor, sample=sample,
+        project=team.project,
+        post_ids=sample.post_ids,
+        coder_ids=coder_ids,
+        per_post=2,
+        seed=3,
+        user=team.supervisor,
+        sample=sample,
     )
     for post_id in sample.post_ids:
         assert Assignment.objects.filter(post_id=post_id).count() == 2
@@ -140,7 +185,11 @@ def test_assignment_gives_each_post_to_two_coders_balanced(team, study_corpus):
     assert max(loads) - min(loads) <= 1 and sum(loads) == 120
     # Assigning again adds nothing twice.
     services.assignment_bulk_create(
-        project=team.project, post_ids=sample.post_ids, coder_ids=coder_ids, per_post=2, seed=3,
+        project=team.project,
+        post_ids=sample.post_ids,
+        coder_ids=coder_ids,
+        per_post=2,
+        seed=3,
     )
     assert Assignment.objects.count() == 120
 
@@ -148,20 +197,41 @@ def test_assignment_gives_each_post_to_two_coders_balanced(team, study_corpus):
 def test_assignment_refuses_non_member_coder(team, study_corpus):
     with pytest.raises(ValidationError):
         services.assignment_bulk_create(
-            project=team.project, post_ids=[study_corpus[0].pk], coder_ids=[team.outsider.pk],
-            per_post=1, seed=1,
+            project=team.project,
+            post_ids=[study_corpus[0].pk],
+            coder_ids=[team.outsider.pk],
+            per_post=1,
+            seed=1,
         )
 
 
 def test_sample_command_prints_recipe(team):
     for i in range(45):
-        PostFactory(project=team.project, text=f"Post {i} " + "skills " * 110, word_count=112,
-                    posted_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=i))
+        PostFactory(
+            project=team.project,
+            text=f"Post {i} " + "skills " * 110,
+            word_count=112,
+            posted_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=i),
+        )
     out = io.StringIO()
     call_command(
-        "sample", "--project", team.project.slug, "--min-words", "100", "--months", "5",
-        "--reference-date", "2026-11-28", "--every", "3", "--start", "2", "--name", "Study",
-        "--json", stdout=out,
+        "sample",
+        "--project",
+        team.project.slug,
+        "--min-words",
+        "100",
+        "--months",
+        "5",
+        "--reference-date",
+        "2026-11-28",
+        "--every",
+        "3",
+        "--start",
+        "2",
+        "--name",
+        "Study",
+        "--json",
+        stdout=out,
     )
     payload = json.loads(out.getvalue())
     assert payload["pool_size"] == 45 and len(payload["post_ids"]) == 15
@@ -174,7 +244,12 @@ def test_pool_api_counts_and_marks_need_supervisor(team, api_for, study_corpus):
     assert body["count"] == 30
     url = f"/api/posts/{study_corpus[0].pk}/mark/"
     assert client.post(url, {"relevant": False}, format="json").status_code == 403
-    assert api_for(team.supervisor).post(url, {"relevant": False, "note": "ad"}, format="json").status_code == 200
+    assert (
+        api_for(team.supervisor)
+        .post(url, {"relevant": False, "note": "ad"}, format="json")
+        .status_code
+        == 200
+    )
     assert client.get(f"/api/pool/?project={team.project.slug}&min_words=100").json()["count"] == 29
     assert api_for(team.outsider).get(f"/api/pool/?project={team.project.slug}").status_code == 404
 
@@ -202,7 +277,12 @@ def test_near_duplicate_review_keeps_or_excludes_later_post(client, team):
     b = PostFactory(project=team.project)
     pair = NearDuplicate.objects.create(project=team.project, post=b, similar_to=a, similarity=0.9)
     client.force_login(team.coder)
-    assert client.post(f"/p/{team.project.slug}/near-duplicates/{pair.pk}/", {"action": "exclude"}).status_code == 403
+    assert (
+        client.post(
+            f"/p/{team.project.slug}/near-duplicates/{pair.pk}/", {"action": "exclude"}
+        ).status_code
+        == 403
+    )
     client.force_login(team.supervisor)
     client.post(f"/p/{team.project.slug}/near-duplicates/{pair.pk}/", {"action": "exclude"})
     pair.refresh_from_db()

@@ -23,7 +23,10 @@ def wait_for(batch_id, statuses=("succeeded", "failed", "cancelled"), timeout=90
 
 def make_csv(rows: int) -> bytes:
     lines = ["id,text,author"]
-    lines += [f"{i},Post {i} says skills and access matter for learners number {i},A{i % 7}" for i in range(rows)]
+    lines += [
+        f"{i},Post {i} says skills and access matter for learners number {i},A{i % 7}"
+        for i in range(rows)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -34,7 +37,10 @@ def test_api_upload_runs_on_real_worker(team, api_for, celery_worker):
     )
     assert response.status_code == 202
     batch = wait_for(response.json()["id"])
-    assert batch.status == JobStatus.SUCCEEDED, (batch.message, celery_worker["log"].read_text()[-2000:])
+    assert batch.status == JobStatus.SUCCEEDED, (
+        batch.message,
+        celery_worker["log"].read_text()[-2000:],
+    )
     assert (batch.imported_count, batch.duplicate_count, batch.rejected_count) == (2500, 0, 0)
     assert Post.objects.filter(batch=batch).count() == 2500
     poll = api_for(team.coder).get(f"/api/import-batches/{batch.pk}/").json()
@@ -45,8 +51,11 @@ def test_same_job_delivered_twice_is_done_once(team, celery_worker):
     from corpus import services
 
     batch = services.import_batch_create(
-        project=team.project, user=team.admin, file_name="twice.csv",
-        fileobj=SimpleUploadedFile("twice.csv", make_csv(300)), enqueue=False,
+        project=team.project,
+        user=team.admin,
+        file_name="twice.csv",
+        fileobj=SimpleUploadedFile("twice.csv", make_csv(300)),
+        enqueue=False,
     )
     import_batch_run_task.delay(batch.pk)
     import_batch_run_task.delay(batch.pk)

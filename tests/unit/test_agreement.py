@@ -694,10 +694,15 @@ def test_coverage_histogram_and_binary_alpha_match_full_matrix():
         histogram = coverage_histogram(length, spans)
         assert sum(histogram) == length
         assert histogram == [int((matrix.sum(axis=0) == k).sum()) for k in range(coders + 1)]
-        expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal") \
-            if 0 < matrix.sum() < matrix.size else math.nan
+        expected = (
+            krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+            if 0 < matrix.sum() < matrix.size
+            else math.nan
+        )
         got = binary_alpha_from_histogram(histogram)
-        assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-9)
+        assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(
+            expected, abs=1e-9
+        )
 
 
 def test_binary_alpha_is_nan_when_nothing_or_everything_is_coded():

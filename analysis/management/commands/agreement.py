@@ -14,7 +14,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--project", required=True)
-        parser.add_argument("--coders", default="", help="usernames, comma-separated (default: all coders)")
+        parser.add_argument(
+            "--coders", default="", help="usernames, comma-separated (default: all coders)"
+        )
         parser.add_argument("--unit", default="character", choices=UNITS)
         parser.add_argument("--json", action="store_true")
 
@@ -25,7 +27,12 @@ class Command(BaseCommand):
         members = Membership.objects.filter(project=project).select_related("user")
         if o["coders"]:
             names = [n.strip() for n in o["coders"].split(",") if n.strip()]
-            users = {u.username: u for u in get_user_model().objects.filter(username__in=names, memberships__project=project)}
+            users = {
+                u.username: u
+                for u in get_user_model().objects.filter(
+                    username__in=names, memberships__project=project
+                )
+            }
             missing = [n for n in names if n not in users]
             if missing:
                 raise CommandError(f"Not members of the project: {', '.join(missing)}")
@@ -33,7 +40,9 @@ class Command(BaseCommand):
         else:
             coders = [m.user for m in members if m.role == Role.CODER]
         try:
-            result = comparison_compute(project=project, coder_ids=[c.pk for c in coders], unit=o["unit"])
+            result = comparison_compute(
+                project=project, coder_ids=[c.pk for c in coders], unit=o["unit"]
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         result["coders"] = [c.username for c in coders]

@@ -19,15 +19,24 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **o):
-        job = run_query(o["project"], "frequency", {
-            "top": o["top"], "min_length": o["min_length"],
-            "grouping": "stem" if o["stem"] else "exact", "stopwords": not o["no_stopwords"],
-        })
+        job = run_query(
+            o["project"],
+            "frequency",
+            {
+                "top": o["top"],
+                "min_length": o["min_length"],
+                "grouping": "stem" if o["stem"] else "exact",
+                "stopwords": not o["no_stopwords"],
+            },
+        )
         result = job.result
         if o["json"]:
-            self.stdout.write(json.dumps(
-                {"total_words": result["total_words"], "words": result["words"]}, ensure_ascii=False
-            ))
+            self.stdout.write(
+                json.dumps(
+                    {"total_words": result["total_words"], "words": result["words"]},
+                    ensure_ascii=False,
+                )
+            )
             return
         self.stdout.write(f"{result['total_words']} words in {result['documents']} posts")
         for rank, w in enumerate(result["words"], start=1):

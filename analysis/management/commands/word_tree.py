@@ -8,8 +8,11 @@ from ._analysis_cli import run_query
 
 
 def _strip(node: dict) -> dict:
-    return {"phrase": node["phrase"], "count": node["count"],
-            "children": [_strip(child) for child in node.get("children", [])]}
+    return {
+        "phrase": node["phrase"],
+        "count": node["count"],
+        "children": [_strip(child) for child in node.get("children", [])],
+    }
 
 
 class Command(BaseCommand):
@@ -24,8 +27,12 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         job = run_query(o["project"], "wordtree", {"root": o["root"], "depth": o["depth"]})
         tree = job.result["tree"]
-        payload = {"root": tree["root"], "count": tree["count"],
-                   "right": _strip(tree["right"]), "left": _strip(tree["left"])}
+        payload = {
+            "root": tree["root"],
+            "count": tree["count"],
+            "right": _strip(tree["right"]),
+            "left": _strip(tree["left"]),
+        }
         if o["json"]:
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
             return

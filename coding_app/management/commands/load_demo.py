@@ -30,7 +30,10 @@ class Command(BaseCommand):
         for spec in demo["users"]:
             user, created = User.objects.get_or_create(
                 username=spec["username"],
-                defaults={"first_name": spec.get("first_name", ""), "last_name": spec.get("last_name", "")},
+                defaults={
+                    "first_name": spec.get("first_name", ""),
+                    "last_name": spec.get("last_name", ""),
+                },
             )
             if created:
                 user.set_password(spec["password"])
@@ -44,26 +47,41 @@ class Command(BaseCommand):
             slug=p["slug"], defaults={"name": p["name"], "description": p["description"]}
         )
         for spec in demo["users"]:
-            services.membership_set(project=project, user=users[spec["username"]], role=spec["role"])
+            services.membership_set(
+                project=project, user=users[spec["username"]], role=spec["role"]
+            )
 
         batch, created = ImportBatch.objects.get_or_create(
-            project=project, file_name="demo.json",
+            project=project,
+            file_name="demo.json",
             defaults={
-                "status": JobStatus.SUCCEEDED, "progress": 1.0, "created_by": users.get("admin"),
-                "message": demo["notice"], "started_at": timezone.now(), "finished_at": timezone.now(),
+                "status": JobStatus.SUCCEEDED,
+                "progress": 1.0,
+                "created_by": users.get("admin"),
+                "message": demo["notice"],
+                "started_at": timezone.now(),
+                "finished_at": timezone.now(),
             },
         )
-        mapping = {f: f for f in ("text", "author", "author_headline", "posted_at", "url", "external_id")}
+        mapping = {
+            f: f for f in ("text", "author", "author_headline", "posted_at", "url", "external_id")
+        }
         posts = {}
         new = 0
         for number, spec in enumerate(demo["posts"], start=1):
             record = normalize_row(RawRow(number=number, fields=spec), mapping)
             post, made = Post.objects.get_or_create(
-                project=project, external_id=record.external_id,
+                project=project,
+                external_id=record.external_id,
                 defaults={
-                    "batch": batch, "author": record.author, "author_headline": record.author_headline,
-                    "posted_at": record.posted_at, "url": record.url, "text": record.text,
-                    "word_count": record.word_count, "content_hash": record.content_hash,
+                    "batch": batch,
+                    "author": record.author,
+                    "author_headline": record.author_headline,
+                    "posted_at": record.posted_at,
+                    "url": record.url,
+                    "text": record.text,
+                    "word_count": record.word_count,
+                    "content_hash": record.content_hash,
                     "metadata": {"illustrative": True},
                 },
             )
@@ -78,11 +96,17 @@ class Command(BaseCommand):
 
         def add(nodes, parent, path):
             for position, node in enumerate(nodes):
-                code = Code.objects.filter(project=project, parent=parent, name=node["name"]).first()
+                code = Code.objects.filter(
+                    project=project, parent=parent, name=node["name"]
+                ).first()
                 if code is None:
                     code = services.code_create(
-                        project=project, parent=parent, name=node["name"], colour=node["colour"],
-                        definition=node.get("definition", ""), user=users.get("supervisor"),
+                        project=project,
+                        parent=parent,
+                        name=node["name"],
+                        colour=node["colour"],
+                        definition=node.get("definition", ""),
+                        user=users.get("supervisor"),
                     )
                     code.position = position
                     code.save(update_fields=["position"])
@@ -95,14 +119,19 @@ class Command(BaseCommand):
             post = posts[spec["post"]]
             start = post.text.index(spec["quote"])
             services.coding_apply(
-                post=post, code=codes[tuple(spec["code"])], coder=users[spec["coder"]],
-                start=start, end=start + len(spec["quote"]),
+                post=post,
+                code=codes[tuple(spec["code"])],
+                coder=users[spec["coder"]],
+                start=start,
+                end=start + len(spec["quote"]),
             )
 
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo project “{project.name}” ready: {len(posts)} posts, {len(codes)} codes, "
-            f"{len(demo['codings'])} codings (illustrative data)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo project “{project.name}” ready: {len(posts)} posts, {len(codes)} codes, "
+                f"{len(demo['codings'])} codings (illustrative data)."
+            )
+        )
         if not options["quiet_accounts"]:
             self.stdout.write("Demo accounts (username / password / role):")
             for spec in demo["users"]:

@@ -14,7 +14,9 @@ from corpus.models import JobStatus
 
 
 class Command(BaseCommand):
-    help = "Import posts from a CSV, JSON or JSONL file into a project (runs here, not in a worker)."
+    help = (
+        "Import posts from a CSV, JSON or JSONL file into a project (runs here, not in a worker)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path")
@@ -26,7 +28,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-name", default="", help="a label for the batch")
         parser.add_argument(
-            "--no-near-duplicates", action="store_true",
+            "--no-near-duplicates",
+            action="store_true",
             help="skip the near-duplicate scan (it can be long for very large projects)",
         )
         parser.add_argument(
@@ -57,12 +60,17 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
 
-
         try:
             batch = services.import_batch_create(
-                project=project, user=user, file_name=path.name, fmt=options["format"],
-                mapping=mapping, name=options["batch_name"], encoding=options["encoding"],
-                strict=options["strict"], enqueue=False,
+                project=project,
+                user=user,
+                file_name=path.name,
+                fmt=options["format"],
+                mapping=mapping,
+                name=options["batch_name"],
+                encoding=options["encoding"],
+                strict=options["strict"],
+                enqueue=False,
             )
         except ImportFileError as exc:
             self._finish(options, None, str(exc))
