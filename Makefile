@@ -39,6 +39,7 @@ run: install
 
 test: install-test services
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run --settings=coding_app.settings.test
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  CELERY_TASK_DEFAULT_QUEUE=grounded-test-$$$$ $(VENV)/bin/pytest
