@@ -112,22 +112,14 @@ def _text_config(project) -> dict:
     }
 
 
-@transaction.atomic
-def analysis_request(
-    *, membership: Membership, kind: str, params: dict, user, enqueue: bool = True
+def _job_reuse_or_create(
+    *, project, kind: str, params: dict, version: str, user, enqueue: bool = True
 ) -> tuple[AnalysisJob, bool]:
-    """Create a job, or reuse a running or finished identical one; returns (job, created)."""
-    project = membership.project
-    if kind not in AnalysisJob.Kind.values:
-        raise ValidationError({"kind": "Unknown analysis."})
-    clean = _clean_params(kind, params)
-    posts, codings = _scope_filters(project, clean, membership)
-    clean["text_config"] = _text_config(project)
-    # Whoever sees only their own codings gets results of their own.
-    if codings is not None and not sees_all_codings(membership):
-        clean["visible_to"] = user.pk
-    params_hash = hashlib.sha256(json.dumps([kind, clean], sort_keys=True).encode()).hexdigest()
-    version = _corpus_version(posts, codings)
+    """An identical queued, running or finished job on the same data, or a new queued one.
+
+    The hash covers the kind and the cleaned parameters; `version` stands for the data read.
+    """
+    params_hash = hashlib.sha256(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()
     existing = (
         AnalysisJob.objects.filter(
             project=project,
@@ -144,7 +136,7 @@ def analysis_request(
     job = AnalysisJob.objects.create(
         project=project,
         kind=kind,
-        params=clean,
+        params=params,
         params_hash=params_hash,
         corpus_version=version,
         created_by=user,
@@ -154,6 +146,30 @@ def analysis_request(
 
         transaction.on_commit(lambda: analysis_run_task.delay(job.pk))
     return job, True
+
+
+@transaction.atomic
+def analysis_request(
+    *, membership: Membership, kind: str, params: dict, user, enqueue: bool = True
+) -> tuple[AnalysisJob, bool]:
+    """Create a job, or reuse a running or finished identical one; returns (job, created)."""
+    project = membership.project
+    if kind not in AnalysisJob.Kind.values:
+        raise ValidationError({"kind": "Unknown analysis."})
+    clean = _clean_params(kind, params)
+    posts, codings = _scope_filters(project, clean, membership)
+    clean["text_config"] = _text_config(project)
+    # Whoever sees only their own codings gets results of their own.
+    if codings is not None and not sees_all_codings(membership):
+        clean["visible_to"] = user.pk
+    return _job_reuse_or_create(
+        project=project,
+        kind=kind,
+        params=clean,
+        version=_corpus_version(posts, codings),
+        user=user,
+        enqueue=enqueue,
+    )
 
 
 @transaction.atomic
@@ -193,9 +209,6 @@ def agreement_request(
         "scope": scope,
         "post_ids": sorted(post_ids) if post_ids is not None else None,
     }
-    params_hash = hashlib.sha256(
-        json.dumps(["agreement", params], sort_keys=True).encode()
-    ).hexdigest()
     codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids)
     state = codings.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")) | {
         "assigned": Assignment.objects.filter(
@@ -208,31 +221,9 @@ def agreement_request(
         ),
     }
     version = hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
-    existing = (
-        AnalysisJob.objects.filter(
-            project=project,
-            kind=AnalysisJob.Kind.AGREEMENT,
-            params_hash=params_hash,
-            corpus_version=version,
-            status__in=["queued", "running", "succeeded"],
-        )
-        .order_by("-created_at")
-        .first()
+    return _job_reuse_or_create(
+        project=project, kind=AnalysisJob.Kind.AGREEMENT, params=params, version=version, user=user
     )
-    if existing is not None:
-        return existing, False
-    job = AnalysisJob.objects.create(
-        project=project,
-        kind=AnalysisJob.Kind.AGREEMENT,
-        params=params,
-        params_hash=params_hash,
-        corpus_version=version,
-        created_by=user,
-    )
-    from .tasks import analysis_run_task
-
-    transaction.on_commit(lambda: analysis_run_task.delay(job.pk))
-    return job, True
 
 
 def analysis_is_current(*, job: AnalysisJob, membership: Membership) -> bool:

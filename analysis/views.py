@@ -135,37 +135,9 @@ def comparison_page(request, slug):
         )
         response.write("\ufeff")
         writer = csv.writer(response)
-        writer.writerow(
-            [
-                "path",
-                "level",
-                "both",
-                "only_a",
-                "only_b",
-                "neither",
-                "percent",
-                "kappa",
-                "alpha",
-                "alpha_low",
-                "alpha_high",
-            ]
-        )
-        for row in result["codes"]:
-            writer.writerow(
-                [
-                    " > ".join(row["path"]),
-                    row["level"],
-                    row.get("both"),
-                    row.get("only_a"),
-                    row.get("only_b"),
-                    row.get("neither"),
-                    row.get("percent"),
-                    row.get("kappa"),
-                    row.get("alpha"),
-                    row.get("alpha_low"),
-                    row.get("alpha_high"),
-                ]
-            )
+        header, rows = _code_table(result)
+        writer.writerow(header)
+        writer.writerows(rows)
         return response
     drill = None
     if len(chosen) == 2 and not groups:
@@ -311,33 +283,10 @@ def _xlsx_response(project, unit: str, result: dict):
     book = Workbook()
     sheet = book.active
     sheet.title = "Agreement by code"
-    sheet.append(
-        [
-            "Code path",
-            "Level",
-            "Both",
-            "Only A",
-            "Only B",
-            "Neither",
-            "Percent agreement",
-            "Kappa",
-            "Alpha",
-        ]
-    )
-    for row in result["codes"]:
-        sheet.append(
-            [
-                " > ".join(row["path"]),
-                row["level"],
-                row.get("both"),
-                row.get("only_a"),
-                row.get("only_b"),
-                row.get("neither"),
-                row.get("percent"),
-                row.get("kappa"),
-                row.get("alpha"),
-            ]
-        )
+    header, rows = _code_table(result)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
     summary = book.create_sheet("Summary")
     summary.append(["Unit", result["unit_description"]])
     summary.append(["Posts", result["posts"]])
@@ -352,3 +301,21 @@ def _xlsx_response(project, unit: str, result: dict):
     )
     response["Content-Disposition"] = f'attachment; filename="agreement-{project.slug}-{unit}.xlsx"'
     return response
+
+
+def _code_table(result: dict) -> tuple[list[str], list[list]]:
+    """The per-code table as exported (CSV and XLSX share it)."""
+    keys = [
+        "both",
+        "only_a",
+        "only_b",
+        "neither",
+        "percent",
+        "kappa",
+        "alpha",
+        "alpha_low",
+        "alpha_high",
+    ]
+    header = ["path", "level", *keys]
+    rows = [[" > ".join(r["path"]), r["level"], *(r.get(k) for k in keys)] for r in result["codes"]]
+    return header, rows
