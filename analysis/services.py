@@ -26,7 +26,7 @@ from .text.wordtree import word_tree
 
 logger = logging.getLogger(__name__)
 
-SCOPES = ("project", "batch", "sample", "code", "coder")
+SCOPES = ("project", "batch", "sample", "code", "coder", "attribute")
 GROUPINGS = ("exact", "stem", "synonyms")
 READ_CHUNK = 2000
 KWIC_LIMIT = 500
@@ -52,7 +52,15 @@ def _clean_params(kind: str, params: dict) -> dict:
         return value
 
     clean = {"scope": scope, "grouping": grouping}
-    if scope != "project":
+    if scope == "attribute":
+        # Posts whose imported attribute (metadata column) has this value, e.g. sector=health.
+        key, sep, value = str(params.get("attribute", "")).partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(
+                {"attribute": "Write the attribute as name=value, e.g. sector=health."}
+            )
+        clean["attribute"] = {"key": key.strip(), "value": value.strip()}
+    elif scope != "project":
         clean["scope_id"] = number("scope_id", 0, 1, 2**62)
     if kind == AnalysisJob.Kind.FREQUENCY:
         clean |= {
@@ -80,6 +88,11 @@ def _scope_filters(project, params: dict, membership: Membership):
         return posts, None
     if scope == "batch":
         return posts.filter(batch_id=scope_id), None
+    if scope == "attribute":
+        from corpus.services import attribute_q
+
+        attribute = params["attribute"]
+        return posts.filter(attribute_q(attribute["key"], attribute["value"])), None
     if scope == "sample":
         sample = Sample.objects.filter(project=project, pk=scope_id).first()
         if sample is None:

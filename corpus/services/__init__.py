@@ -18,6 +18,7 @@ from .imports import (  # noqa: F401
 )
 from .samples import (  # noqa: F401
     assignment_bulk_create,
+    attribute_q,
     coders_of,
     criteria_q,
     near_duplicate_review,

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.lookups import Exact
 
 from coding_app.models import Assignment, Membership, Project, Role
 
@@ -56,8 +57,16 @@ def criteria_q(criteria: Criteria) -> Q:
             any_author |= Q(author__icontains=author) | Q(author_headline__icontains=author)
         q &= any_author
     for key, value in (criteria.metadata or {}).items():
-        q &= Q(**{f"metadata__{key}": value})
+        q &= attribute_q(key, value)
     return q
+
+
+def attribute_q(key: str, value: str) -> Q:
+    """Posts whose imported attribute `key` reads `value`. The key is taken literally (a
+    name holding "__" is not a lookup path) and compared as text, so 12 matches "12"."""
+    from django.db.models.fields.json import KeyTextTransform
+
+    return Q(Exact(KeyTextTransform(key, "metadata"), str(value)))
 
 
 def pool_list(

@@ -244,3 +244,34 @@ def test_word_tree_finds_bold_letters_and_curly_apostrophes(
         team, team.coder, "wordtree", {"root": "don't"}, django_capture_on_commit_callbacks
     )
     assert job.result["tree"]["count"] == 2
+
+
+def test_attribute_scope_counts_only_matching_posts(team, django_capture_on_commit_callbacks):
+    PostFactory(
+        project=team.project, text="Nurses need digital skills", metadata={"sector": "health"}
+    )
+    PostFactory(
+        project=team.project, text="Cashiers need digital skills", metadata={"sector": "retail"}
+    )
+    job, _ = run(
+        team,
+        team.coder,
+        "frequency",
+        {"scope": "attribute", "attribute": "sector=health"},
+        django_capture_on_commit_callbacks,
+    )
+    words = {w["word"] for w in job.result["words"]}
+    assert "nurses" in words and "cashiers" not in words and job.result["documents"] == 1
+
+
+def test_attribute_scope_needs_name_and_value(team, api_for):
+    response = api_for(team.coder).post(
+        "/api/analyses/",
+        {
+            "project": team.project.slug,
+            "kind": "frequency",
+            "params": {"scope": "attribute", "attribute": "health"},
+        },
+        format="json",
+    )
+    assert response.status_code == 400 and "attribute" in response.json()["errors"]

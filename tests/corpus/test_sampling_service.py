@@ -289,3 +289,16 @@ def test_near_duplicate_review_keeps_or_excludes_later_post(client, team):
     assert pair.status == "excluded"
     assert b not in services.pool_list(project=team.project, criteria=criteria())
     assert "Near-duplicate of post" in b.mark.note
+
+
+def test_metadata_filter_takes_odd_keys_literally(team):
+    a = PostFactory(project=team.project, metadata={"sector__x": "health", "n": 12})
+    PostFactory(project=team.project, metadata={"sector": "health"})
+    pool = services.pool_list(
+        project=team.project, criteria=criteria(metadata={"sector__x": "health"})
+    )
+    assert [p.pk for p in pool] == [a.pk]
+    assert [
+        p.pk
+        for p in services.pool_list(project=team.project, criteria=criteria(metadata={"n": "12"}))
+    ] == [a.pk]

@@ -16,8 +16,11 @@ let sortDescending = false;
 
 function scopeParams() {
   const [scope, id] = $("scope").value.split(":");
+  if (scope === "attribute") return { scope, attribute: $("attribute").value.trim() };
   return id ? { scope, scope_id: Number(id) } : { scope };
 }
+
+$("scope").addEventListener("change", () => { $("attribute-field").hidden = $("scope").value !== "attribute"; });
 
 async function runJob(kind, params, progressBox) {
   const bar = progressBox.querySelector("progress");
