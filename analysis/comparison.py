@@ -25,6 +25,7 @@ from .stats.agreement import (
     cohen_kappa,
     coverage_histogram,
     fleiss_kappa,
+    histogram_counts,
     percent_agreement,
     table_kappa,
     table_percent_agreement,
@@ -333,43 +334,31 @@ def _cluster_interval(clusters: list[tuple[float, int, int]]) -> dict:
     }
 
 
-def _post_bootstrap(rows: list[dict], m: int, lengths: dict[int, int]) -> dict:
-    """95% interval for the pooled character-level alpha: posts resampled with replacement
-    (a cluster bootstrap: a post's characters travel together), seeded."""
+def _post_clusters(rows: list[dict], m: int, lengths: dict[int, int]) -> list[tuple]:
+    """Per post, the alpha counts of the given code rows summed; a code nobody applied in a
+    post adds m zeros per character there."""
     clusters = []
-    for p in lengths:
+    for p, length in lengths.items():
         o01 = n0 = n1 = 0
         for r in rows:
             h = r["per_post"].get(p)
-            if h is None:  # nobody applied this code in the post: m zeros per character
-                n0 += lengths[p] * m
-                continue
-            for k, units in enumerate(h):
-                o01 += units * k * (m - k) / (m - 1)
-                n0 += units * (m - k)
-                n1 += units * k
+            a, b, c = (0.0, length * m, 0) if h is None else histogram_counts(h)
+            o01, n0, n1 = o01 + a, n0 + b, n1 + c
         clusters.append((o01, n0, n1))
-    return _cluster_interval(clusters)
+    return clusters
+
+
+def _post_bootstrap(rows: list[dict], m: int, lengths: dict[int, int]) -> dict:
+    """95% interval for the pooled character-level alpha: posts resampled with replacement
+    (a cluster bootstrap: a post's characters travel together), seeded."""
+    return _cluster_interval(_post_clusters(rows, m, lengths))
 
 
 def _row_interval(row: dict, m: int, unit: str, lengths: dict[int, int]) -> dict:
     """A code's own alpha interval: its posts resampled with replacement."""
     if unit == "post":
         return _cluster_interval(list(row.get("unit_counts", {}).values()))
-    clusters = []
-    for p, length in lengths.items():
-        h = row["per_post"].get(p)
-        if h is None:
-            clusters.append((0.0, length * m, 0))
-            continue
-        clusters.append(
-            (
-                sum(units * k * (m - k) / (m - 1) for k, units in enumerate(h)),
-                sum(units * (m - k) for k, units in enumerate(h)),
-                sum(units * k for k, units in enumerate(h)),
-            )
-        )
-    return _cluster_interval(clusters)
+    return _cluster_interval(_post_clusters([row], m, lengths))
 
 
 def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:

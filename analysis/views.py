@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from coding_app.access import has_role, project_access_by_slug
 from coding_app.models import Membership, Role
-from coding_app.selectors import code_tree
+from coding_app.selectors import code_tree, code_tree_flatten
 from coding_app.views import project_context
 from corpus.selectors import import_batch_list
 
@@ -15,19 +15,14 @@ from corpus.selectors import import_batch_list
 def analysis_page(request, slug):
     membership = project_access_by_slug(request.user, slug)
     project = membership.project
-    tree = code_tree(project=project)
-
-    def flatten(nodes, out):
-        for node in nodes:
-            out.append(
-                {"id": node["id"], "name": " › ".join(node["path"]), "colour": node["colour"]}
-            )
-            flatten(node["children"], out)
-        return out
+    codes = [
+        {"id": node["id"], "name": " › ".join(node["path"]), "colour": node["colour"]}
+        for node in code_tree_flatten(code_tree(project=project))
+    ]
 
     page_data = {
         "project": project.slug,
-        "codes": flatten(tree, []),
+        "codes": codes,
         "can_shape_codebook": has_role(membership, Role.SUPERVISOR),
         "urls": {
             "analyses": reverse("analysis-list"),

@@ -11,13 +11,10 @@ from django.conf import settings
 from django.db.models import F, Model
 from django.utils import timezone
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-)
+from corpus.models import JobStatus
+
+QUEUED, RUNNING, SUCCEEDED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED
+FAILED, CANCELLED = JobStatus.FAILED, JobStatus.CANCELLED
 MAX_ATTEMPTS = 3
 
 

@@ -47,6 +47,20 @@ def code_tree(*, project: Project, counts: dict[int, int] | None = None) -> list
     return roots
 
 
+def code_tree_flatten(tree: list[dict]) -> list[dict]:
+    """The tree's nodes in display order, without their children."""
+    flat = []
+
+    def walk(node):
+        flat.append({k: node[k] for k in ("id", "name", "colour", "path", "level", "depth")})
+        for child in node["children"]:
+            walk(child)
+
+    for root in tree:
+        walk(root)
+    return flat
+
+
 def code_descendant_ids(*, code: Code) -> list[int]:
     """The code and every code below it (for a theme's quotes)."""
     children: dict[int | None, list[int]] = {}

@@ -108,7 +108,7 @@ def post_detail(request, slug, pk):
     page_data = {
         "post": {"id": post.pk, "text": post.text},
         "user": {"id": request.user.pk, "username": request.user.username},
-        "codes": _flatten(tree),
+        "codes": selectors.code_tree_flatten(tree),
         "codings": [
             {
                 "id": c.pk,
@@ -133,19 +133,6 @@ def post_detail(request, slug, pk):
         "queue_position": queue_position,
     }
     return render(request, "coding_app/post_detail.html", context)
-
-
-def _flatten(tree: list[dict]) -> list[dict]:
-    flat = []
-
-    def walk(node):
-        flat.append({k: node[k] for k in ("id", "name", "colour", "path", "level", "depth")})
-        for child in node["children"]:
-            walk(child)
-
-    for root in tree:
-        walk(root)
-    return flat
 
 
 @login_required

@@ -564,16 +564,18 @@ def binary_alpha_from_histogram(histogram: Sequence[int]) -> float:
     building it: a unit with k ones adds k(k-1)/(m-1) to o11, (m-k)(m-k-1)/(m-1) to o00 and
     k(m-k)/(m-1) to each of o01 and o10.
     """
-    m = len(histogram) - 1
-    if m < 2:
+    if len(histogram) - 1 < 2:
         return math.nan
+    return binary_alpha_from_counts(*histogram_counts(histogram))
+
+
+def histogram_counts(histogram: Sequence[int]) -> tuple[float, int, int]:
+    """The `binary_unit_counts` of all the units a coverage histogram describes, summed."""
+    m = len(histogram) - 1
     o01 = sum(units * k * (m - k) for k, units in enumerate(histogram)) / (m - 1)
-    n1 = sum(units * k for k, units in enumerate(histogram))
     n0 = sum(units * (m - k) for k, units in enumerate(histogram))
-    n = n0 + n1
-    if n0 == 0 or n1 == 0 or n < 2:
-        return math.nan  # one value only: agreement cannot be told from chance
-    return 1.0 - (n - 1) * (2 * o01) / (2 * n0 * n1)
+    n1 = sum(units * k for k, units in enumerate(histogram))
+    return o01, n0, n1
 
 
 def binary_unit_counts(values: Iterable[int | None]) -> tuple[float, int, int]:
@@ -595,5 +597,5 @@ def binary_alpha_from_counts(o01: float, n0: int, n1: int) -> float:
     """Krippendorff's nominal alpha from summed `binary_unit_counts`; nan when undefined."""
     n = n0 + n1
     if n0 == 0 or n1 == 0 or n < 2:
-        return math.nan
+        return math.nan  # one value only: agreement cannot be told from chance
     return 1.0 - (n - 1) * o01 / (n0 * n1)

@@ -3,8 +3,8 @@
 from django.db.models import Q
 from rest_framework import permissions
 
-from coding_app.access import project_access
-from coding_app.models import ROLE_RANK, Membership, Role
+from coding_app.access import project_access, sees_all_codings
+from coding_app.models import Membership, Role
 
 
 def member_project_ids(user) -> list[int]:
@@ -16,10 +16,7 @@ def codings_visible_q(user, prefix: str = "") -> Q:
     memberships = Membership.objects.filter(user=user).select_related("project")
     open_projects, blind_projects = [], []
     for m in memberships:
-        sees_all = (
-            not m.project.blind_coding or ROLE_RANK[Role(m.role)] >= ROLE_RANK[Role.SUPERVISOR]
-        )
-        (open_projects if sees_all else blind_projects).append(m.project_id)
+        (open_projects if sees_all_codings(m) else blind_projects).append(m.project_id)
     return Q(**{f"{prefix}post__project_id__in": open_projects}) | Q(
         **{f"{prefix}post__project_id__in": blind_projects, f"{prefix}coder": user}
     )
