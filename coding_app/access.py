@@ -51,3 +51,18 @@ def has_role(membership: Membership, role: str) -> bool:
 def sees_all_codings(membership: Membership) -> bool:
     """In blind mode a coder sees only their own codings; supervisors and admins see all."""
     return not membership.project.blind_coding or has_role(membership, Role.SUPERVISOR)
+
+
+def may_code_post(membership: Membership, post) -> bool:
+    """Coders code the posts assigned to them (any post if they have no queue in the project);
+    supervisors and admins may code any post."""
+    if has_role(membership, Role.SUPERVISOR):
+        return True
+    from .models import Assignment
+
+    queue = Assignment.objects.filter(coder_id=membership.user_id, post__project=membership.project)
+    return not queue.exists() or queue.filter(post=post).exists()
+
+
+def may_create_codes(membership: Membership) -> bool:
+    return has_role(membership, Role.SUPERVISOR) or membership.project.coders_create_codes

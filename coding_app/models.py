@@ -25,6 +25,10 @@ class Project(models.Model):
         default=False,
         help_text="Coders see only their own codings until a supervisor reveals them.",
     )
+    coders_create_codes = models.BooleanField(
+        default=True,
+        help_text="Coders may add codes to the codebook (otherwise only supervisors and admins).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
@@ -57,8 +61,20 @@ class Membership(models.Model):
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1f77b4.")
 
 
+class LiveManager(models.Manager):
+    """Rows not soft-deleted (a deleted code and its codings wait for an undo)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Code(models.Model):
-    """A node of the codebook: roots are themes, inner nodes sub-themes, leaves codes."""
+    """A node of the codebook: roots are themes, inner nodes sub-themes, leaves codes.
+
+    `version` counts edits, so a stale edit is refused (409) instead of overwriting.
+    Deleting is soft: `deleted_at` marks the code, its descendants and their codings
+    with one timestamp, which an undo restores together.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="codes")
     parent = models.ForeignKey(
@@ -67,7 +83,16 @@ class Code(models.Model):
     name = models.CharField(max_length=200)
     colour = models.CharField(max_length=7, default="#9ecae1", validators=[colour_validator])
     definition = models.TextField(blank=True)
+    inclusion = models.TextField(blank=True, help_text="When to apply this code.")
+    exclusion = models.TextField(blank=True, help_text="When not to apply it.")
+    example = models.TextField(blank=True, help_text="A typical quote.")
+    memo = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # How the code came about, e.g. {"from": "word-frequency", "word": "skills", "job": 12, ...}
     origin = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
@@ -76,18 +101,28 @@ class Code(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    all_objects = models.Manager()
+    objects = LiveManager()
+
     class Meta:
         ordering = ["position", "name"]
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
         constraints = [
-            # Two constraints because NULL parents never compare equal in SQL.
+            # Two constraints because NULL parents never compare equal in SQL; deleted
+            # codes free their name.
             models.UniqueConstraint(
-                Lower("name"), "project", "parent", name="code_unique_name_among_siblings"
+                Lower("name"),
+                "project",
+                "parent",
+                condition=Q(deleted_at__isnull=True),
+                name="code_unique_live_name_among_siblings",
             ),
             models.UniqueConstraint(
                 Lower("name"),
                 "project",
-                condition=Q(parent__isnull=True),
-                name="code_unique_name_among_roots",
+                condition=Q(parent__isnull=True, deleted_at__isnull=True),
+                name="code_unique_live_name_among_roots",
             ),
         ]
 
@@ -110,10 +145,17 @@ class Coding(models.Model):
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     quote = models.TextField()
+    memo = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set with its code's.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    all_objects = models.Manager()
+    objects = LiveManager()
+
     class Meta:
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
         ordering = ["post_id", "start", "end", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=F("end")), name="coding_start_before_end"),
@@ -197,3 +239,70 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} {self.code} [{self.start}:{self.end}]"
+
+
+class Memo(models.Model):
+    """A member's memo on a post (one per member and post; memos on codings live on them)."""
+
+    post = models.ForeignKey("corpus.Post", on_delete=models.CASCADE, related_name="memos")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memos"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["post_id", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "author"], name="memo_unique_post_author"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Memo by {self.author} on post {self.post_id}"
+
+
+class Change(models.Model):
+    """The project's change log: the codebook's history and the feed of live updates.
+
+    Its ids are a project-wide sequence: a page asks for changes after the last id it saw.
+    A coding change names its coder, so blind mode can hide it from other coders.
+    """
+
+    class Kind(models.TextChoices):
+        CODE_CREATE = "code.create", "Code created"
+        CODE_UPDATE = "code.update", "Code edited"
+        CODE_MOVE = "code.move", "Code moved"
+        CODE_MERGE = "code.merge", "Codes merged"
+        CODE_SPLIT = "code.split", "Code split"
+        CODE_DELETE = "code.delete", "Code deleted"
+        CODE_RESTORE = "code.restore", "Code restored"
+        CODE_IMPORT = "code.import", "Codebook imported"
+        CODING_ADD = "coding.add", "Coding added"
+        CODING_REMOVE = "coding.remove", "Coding removed"
+        CODING_MEMO = "coding.memo", "Coding memo edited"
+        PROJECT_SETTINGS = "project.settings", "Project settings changed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    post_id = models.BigIntegerField(null=True, blank=True)
+    coding_id = models.BigIntegerField(null=True, blank=True)
+    coder_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The coding's coder, for blind mode."
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "id"], name="change_project_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"

@@ -1,12 +1,12 @@
 """Reads of the coding domain that span relations, with related rows preloaded."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from corpus.models import Post
 from corpus.selectors import post_visible_q
 
 from .access import sees_all_codings
-from .models import Code, Coding, Membership, Project
+from .models import Change, Code, Coding, Membership, Memo, Project
 
 
 def code_list(*, project: Project) -> QuerySet[Code]:
@@ -24,6 +24,12 @@ def code_tree(*, project: Project, counts: dict[int, int] | None = None) -> list
             "name": code.name,
             "colour": code.colour,
             "definition": code.definition,
+            "inclusion": code.inclusion,
+            "exclusion": code.exclusion,
+            "example": code.example,
+            "memo": code.memo,
+            "version": code.version,
+            "position": code.position,
             "parent": code.parent_id,
             "count": (counts or {}).get(code.pk, 0),
             "children": [],
@@ -91,11 +97,54 @@ def coding_counts_by_code(*, membership: Membership) -> dict[int, int]:
     return {row["code_id"]: row["n"] for row in rows}
 
 
-def quote_list(*, membership: Membership, code: Code, include_children: bool = True):
+def quote_list(
+    *,
+    membership: Membership,
+    code: Code,
+    include_children: bool = True,
+    coder_id: int | None = None,
+    batch_id: int | None = None,
+    sample_post_ids: list[int] | None = None,
+):
+    """Every visible quote of a code (and of the codes under it), with its post and coder."""
     ids = code_descendant_ids(code=code) if include_children else [code.pk]
-    return (
-        coding_list(membership=membership)
-        .filter(code_id__in=ids)
-        .select_related("post")
-        .order_by("post_id", "start", "id")
-    )
+    quotes = coding_list(membership=membership).filter(code_id__in=ids)
+    if coder_id:
+        quotes = quotes.filter(coder_id=coder_id)
+    if batch_id:
+        quotes = quotes.filter(post__batch_id=batch_id)
+    if sample_post_ids is not None:
+        quotes = quotes.filter(post_id__in=sample_post_ids)
+    return quotes.select_related("post", "code").order_by("post_id", "start", "id")
+
+
+CHANGE_PAGE = 500
+
+
+def change_list(*, membership: Membership, since: int = 0) -> list[Change]:
+    """The project's changes after `since`, as this member may see them (blind-aware)."""
+    changes = Change.objects.filter(project_id=membership.project_id, id__gt=since)
+    if not sees_all_codings(membership):
+        changes = changes.filter(Q(coder_id__isnull=True) | Q(coder_id=membership.user_id))
+    return list(changes.select_related("user").order_by("id")[:CHANGE_PAGE])
+
+
+def change_latest_id(*, project: Project) -> int:
+    last = Change.objects.filter(project=project).order_by("-id").values_list("id", flat=True)
+    return last.first() or 0
+
+
+def code_history(*, project: Project, code_id: int | None = None, limit: int = 200):
+    """Codebook changes, newest first, with who made them."""
+    changes = Change.objects.filter(project=project, kind__startswith="code.")
+    if code_id:
+        changes = changes.filter(code_id=code_id)
+    return changes.select_related("user", "code").order_by("-id")[:limit]
+
+
+def memo_list(*, membership: Membership, post) -> list[Memo]:
+    """Memos on a post: all of them, or in blind mode a coder's own."""
+    memos = Memo.objects.filter(post=post).select_related("author")
+    if not sees_all_codings(membership):
+        memos = memos.filter(author_id=membership.user_id)
+    return list(memos)

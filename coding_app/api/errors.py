@@ -6,9 +6,19 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from coding_app.access import AccessDenied
+from coding_app.services.codes import CodeConflict
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, CodeConflict):
+        from .serializers import CodeSerializer
+
+        current = CodeSerializer(exc.current).data
+        return Response(
+            {"detail": str(exc), "errors": {"version": [str(exc)]}, "current": current},
+            status=status.HTTP_409_CONFLICT,
+            headers={"ETag": f'"{exc.current.version}"'},
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -38,3 +38,11 @@ class ProjectRole(permissions.BasePermission):
             role = getattr(view, "write_role", Role.SUPERVISOR)
         project_access(request.user, view.project_of(obj), min_role=role)
         return True
+
+
+class ProjectMember(ProjectRole):
+    """Any member, for reading and for writing what is their own (a memo, their queue)."""
+
+    def has_object_permission(self, request, view, obj):
+        project_access(request.user, view.project_of(obj), min_role=Role.CODER)
+        return True

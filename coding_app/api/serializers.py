@@ -18,7 +18,16 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "slug", "name", "description", "blind_coding", "created_at", "role"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "blind_coding",
+            "coders_create_codes",
+            "created_at",
+            "role",
+        ]
         read_only_fields = ["id", "slug", "created_at", "role"]
 
     def get_role(self, project) -> str | None:
@@ -51,6 +60,10 @@ class PostSerializer(serializers.ModelSerializer):
 
 class CodeSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", queryset=Project.objects.all())
+    version = serializers.IntegerField(
+        required=False,
+        help_text="The version you edited: a change made meanwhile gets 409 and the fresh code.",
+    )
 
     class Meta:
         model = Code
@@ -61,11 +74,17 @@ class CodeSerializer(serializers.ModelSerializer):
             "name",
             "colour",
             "definition",
+            "inclusion",
+            "exclusion",
+            "example",
+            "memo",
             "position",
+            "version",
+            "origin",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = ["id", "origin", "created_at", "updated_at"]
         # Sibling uniqueness is checked by the service with a clear message.
         validators = []
 
@@ -102,10 +121,12 @@ class CodingSerializer(serializers.ModelSerializer):
             "start",
             "end",
             "quote",
+            "memo",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "quote", "coder", "created_at", "updated_at"]
+        extra_kwargs = {"memo": {"required": False}}
         validators = []  # the service makes a repeated apply idempotent instead of a 400
 
 
@@ -149,3 +170,38 @@ class ImportBatchCreateSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Column mapping, e.g. text=content,author=name (others are detected).",
     )
+
+
+class CodeMoveSerializer(serializers.Serializer):
+    parent = serializers.IntegerField(allow_null=True, help_text="New parent code (null: a theme).")
+    position = serializers.IntegerField(required=False, min_value=0)
+    version = serializers.IntegerField(required=False)
+
+
+class CodeMergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(help_text="The code that receives the codings.")
+
+
+class CodeSplitSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    codings = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+
+class ChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    label = serializers.CharField(source="get_kind_display")
+    at = serializers.DateTimeField()
+    user = serializers.CharField(source="user.username", default=None)
+    code = serializers.IntegerField(source="code_id", allow_null=True)
+    post = serializers.IntegerField(source="post_id", allow_null=True)
+    coding = serializers.IntegerField(source="coding_id", allow_null=True)
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class MemoSerializer(serializers.Serializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+    text = serializers.CharField(allow_blank=True, max_length=20_000)
+    updated_at = serializers.DateTimeField(read_only=True)

@@ -20,6 +20,7 @@ router.register("import-batches", views.ImportBatchViewSet, basename="importbatc
 urlpatterns = [
     path("", include(router.urls)),
     path("pool/", corpus_api.PoolView.as_view(), name="pool"),
+    path("changes/<int:pk>/revert/", views.ChangeRevertView.as_view(), name="change-revert"),
     path("analyses/", analysis_api.AnalysisListView.as_view(), name="analysis-list"),
     path("analyses/<int:pk>/", analysis_api.AnalysisDetailView.as_view(), name="analysis-detail"),
     path(

@@ -8,22 +8,33 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from coding_app import services
-from coding_app.access import project_access
-from coding_app.models import Code, Coding, Membership, Project, Role
+from coding_app import selectors, services
+from coding_app.access import (
+    AccessDenied,
+    may_code_post,
+    may_create_codes,
+    project_access,
+)
+from coding_app.models import Change, Code, Coding, Membership, Project, Role
 from coding_app.selectors import code_tree, coding_counts_by_code
 from corpus import services as corpus_services
 from corpus.importers import ImportFileError
 from corpus.models import ImportBatch, Post
 from corpus.selectors import post_visible_q
 
-from .permissions import ProjectRole, codings_visible_q, member_project_ids
+from .permissions import ProjectMember, ProjectRole, codings_visible_q, member_project_ids
 from .serializers import (
+    ChangeSerializer,
+    CodeMergeSerializer,
+    CodeMoveSerializer,
     CodeSerializer,
+    CodeSplitSerializer,
     CodingSerializer,
     ImportBatchCreateSerializer,
     ImportBatchSerializer,
+    MemoSerializer,
     PostSerializer,
     ProjectSerializer,
 )
@@ -42,12 +53,16 @@ class ProjectViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Projects you are a member of. Admins may change the name, description and blind mode."""
+    """Projects you are a member of.
+
+    Admins change the name and description; supervisors and admins switch blind mode and
+    whether coders may add codes.
+    """
 
     serializer_class = ProjectSerializer
     permission_classes = [ProjectRole]
     lookup_field = "slug"
-    read_role, write_role = Role.CODER, Role.ADMIN
+    read_role, write_role = Role.CODER, Role.SUPERVISOR
 
     def get_queryset(self):
         return Project.objects.filter(memberships__user=self.request.user).order_by("name")
@@ -62,6 +77,84 @@ class ProjectViewSet(
 
     def project_of(self, obj):
         return obj
+
+    def perform_update(self, serializer):
+        membership = project_access(self.request.user, serializer.instance)
+        serializer.instance = services.project_settings_update(
+            membership=membership, **serializer.validated_data
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", int, description="The last change id you saw")],
+        responses=ChangeSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], permission_classes=[ProjectRole])
+    def changes(self, request, slug=None):
+        """Changes after `since` (codings you may see, codebook and settings changes).
+
+        Pages poll this every few seconds to show other coders' work without a reload.
+        """
+        project = self.get_object()
+        membership = project_access(request.user, project)
+        try:
+            since = max(int(request.query_params.get("since", 0)), 0)
+        except ValueError:
+            raise ValidationError({"since": ["A change id (a whole number)."]}) from None
+        changes = selectors.change_list(membership=membership, since=since)
+        latest = changes[-1].pk if changes else max(since, 0)
+        if not changes:
+            latest = max(since, selectors.change_latest_id(project=project))
+        return Response(
+            {
+                "latest": latest,
+                "more": len(changes) == selectors.CHANGE_PAGE,
+                "changes": ChangeSerializer(changes, many=True).data,
+            }
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("code", int)], responses=ChangeSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, slug=None):
+        """The codebook's history, newest first: who changed what, before and after."""
+        project = self.get_object()
+        code_id = request.query_params.get("code")
+        changes = selectors.code_history(
+            project=project, code_id=int(code_id) if code_id and code_id.isdigit() else None
+        )
+        return Response(ChangeSerializer(changes, many=True).data)
+
+
+class ChangeRevertView(APIView):
+    """Restore a code's name, text or place as it was before a recorded change (supervisors)."""
+
+    @extend_schema(request=None, responses=CodeSerializer)
+    def post(self, request, pk):
+        change = get_object_or_404(
+            Change.objects.filter(project_id__in=member_project_ids(request.user)), pk=pk
+        )
+        project_access(request.user, change.project, min_role=Role.SUPERVISOR)
+        code = services.code_change_revert(change=change, user=request.user)
+        return Response(CodeSerializer(code).data)
+
+
+def _version_of(request) -> int | None:
+    """The version a client edited: the `version` field or an If-Match header."""
+    value = request.data.get("version") if hasattr(request.data, "get") else None
+    if value in (None, ""):
+        value = request.headers.get("If-Match", "").strip().strip('W/"').strip('"') or None
+    if value is None:
+        return None
+    try:
+        return int(str(value).lstrip("v"))
+    except ValueError:
+        raise ValidationError({"version": ["The version is a whole number."]}) from None
+
+
+def _with_etag(response: Response, code: Code) -> Response:
+    response["ETag"] = f'"{code.version}"'
+    return response
 
 
 class PostViewSet(viewsets.ReadOnlyModelViewSet):
@@ -89,9 +182,44 @@ class PostViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(request=MemoSerializer, responses=MemoSerializer(many=True))
+    @action(detail=True, methods=["get", "put"])
+    def memos(self, request, pk=None):
+        """Memos on this post (a coder in a blind project sees their own); PUT writes yours."""
+        post = self.get_object()
+        membership = project_access(request.user, post.project)
+        if request.method == "PUT":
+            serializer = MemoSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            services.memo_set(post=post, user=request.user, text=serializer.validated_data["text"])
+        memos = selectors.memo_list(membership=membership, post=post)
+        return Response(MemoSerializer(memos, many=True).data)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def done(self, request, pk=None):
+        """Mark this post coded in your queue (`{"done": false}` takes it back)."""
+        post = self.get_object()
+        project_access(request.user, post.project)
+        done = request.data.get("done", True) not in (False, "false", "0", 0)
+        assignment = services.assignment_done_set(post=post, user=request.user, done=done)
+        return Response({"post": post.pk, "done_at": assignment.done_at})
+
+    def get_permissions(self):
+        # Writing your own memo or marking your own queue needs only membership.
+        if self.action in ("memos", "done"):
+            return [ProjectMember()]
+        return super().get_permissions()
+
 
 class CodeViewSet(viewsets.ModelViewSet):
-    """The codebook. Any member may add a code; supervisors and admins change or delete."""
+    """The codebook: themes → sub-themes → codes.
+
+    Any member may add a code when the project lets coders add codes; supervisors and admins
+    edit, move, merge, split and delete. An edit must name the version it started from
+    (`version` or `If-Match`): if someone changed the code meanwhile the answer is 409 with
+    the fresh code. Deleting is soft and `restore` undoes it.
+    """
 
     serializer_class = CodeSerializer
     permission_classes = [ProjectRole]
@@ -99,9 +227,10 @@ class CodeViewSet(viewsets.ModelViewSet):
     read_role, write_role = Role.CODER, Role.SUPERVISOR
 
     def get_queryset(self):
-        codes = Code.objects.filter(
-            project_id__in=member_project_ids(self.request.user)
-        ).select_related("project")
+        manager = Code.all_objects if self.action == "restore" else Code.objects
+        codes = manager.filter(project_id__in=member_project_ids(self.request.user)).select_related(
+            "project"
+        )
         return _project_filter(self.request, codes).order_by(
             "project_id", "parent_id", "position", "name"
         )
@@ -111,14 +240,153 @@ class CodeViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        project_access(self.request.user, data["project"], min_role=Role.CODER)
+        membership = project_access(self.request.user, data["project"], min_role=Role.CODER)
+        if not may_create_codes(membership):
+            raise AccessDenied(
+                "In this project only supervisors add codes: ask one to add it, or to let "
+                "coders add codes."
+            )
+        fields = {
+            k: data[k]
+            for k in ("colour", "definition", "inclusion", "exclusion", "example", "memo")
+            if k in data
+        }
         serializer.instance = services.code_create(
             project=data["project"],
             parent=data.get("parent"),
             name=data["name"],
-            colour=data.get("colour", "#9ecae1"),
-            definition=data.get("definition", ""),
             user=self.request.user,
+            **fields,
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        code = self.get_object()
+        return _with_etag(Response(self.get_serializer(code).data), code)
+
+    def update(self, request, *args, **kwargs):
+        code = self.get_object()
+        serializer = self.get_serializer(code, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        version = _version_of(request)
+        if version is None:
+            return Response(
+                {
+                    "detail": "Say which version of the code you edited (the “version” field "
+                    "or an If-Match header), so nobody's change is overwritten.",
+                    "errors": {"version": ["This field is required."]},
+                },
+                status=status.HTTP_428_PRECONDITION_REQUIRED,
+            )
+        if "project" in data and data["project"].pk != code.project_id:
+            raise ValidationError({"project": ["A code cannot move to another project."]})
+        fields = {
+            k: data[k]
+            for k in ("name", "colour", "definition", "inclusion", "exclusion", "example", "memo")
+            if k in data
+        }
+        if "parent" in data or "position" in data:
+            code = services.code_move(
+                code=code,
+                user=request.user,
+                version=version,
+                parent=data.get("parent", code.parent),
+                position=data.get("position"),
+            )
+            version = code.version
+        if fields:
+            code = services.code_update(code=code, user=request.user, version=version, **fields)
+        return _with_etag(Response(self.get_serializer(code).data), code)
+
+    @extend_schema(responses={200: dict})
+    def destroy(self, request, *args, **kwargs):
+        """Delete a code, the codes under it and their codings (undo with `restore`)."""
+        code = self.get_object()
+        impact = services.code_delete(code=code, user=request.user)
+        return Response({"deleted": code.pk, "name": code.name, **impact})
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def impact(self, request, pk=None):
+        """How many codes and codings a delete or merge of this code touches."""
+        return Response(services.code_impact(code=self.get_object()))
+
+    @extend_schema(request=CodeMoveSerializer, responses=CodeSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move under another parent (null: make it a theme) at a position among siblings."""
+        code = self.get_object()
+        serializer = CodeMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        parent = None
+        if data["parent"] is not None:
+            parent = get_object_or_404(Code, project_id=code.project_id, pk=data["parent"])
+        code = services.code_move(
+            code=code,
+            user=request.user,
+            version=data.get("version", _version_of(request)),
+            parent=parent,
+            position=data.get("position"),
+        )
+        return _with_etag(Response(self.get_serializer(code).data), code)
+
+    @extend_schema(request=CodeMergeSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Merge this code into another: its codings move there, a span coded twice by the
+        same coder is kept once, and this code is retired."""
+        code = self.get_object()
+        serializer = CodeMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = get_object_or_404(
+            Code, project_id=code.project_id, pk=serializer.validated_data["into"]
+        )
+        return Response(services.code_merge(source=code, target=target, user=request.user))
+
+    @extend_schema(request=CodeSplitSerializer, responses=CodeSerializer)
+    @action(detail=True, methods=["post"])
+    def split(self, request, pk=None):
+        """Move the chosen codings of this code to a new code beside it."""
+        code = self.get_object()
+        serializer = CodeSplitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new = services.code_split(
+            code=code,
+            user=request.user,
+            name=data["name"],
+            coding_ids=data["codings"],
+            colour=data.get("colour"),
+        )
+        return Response(self.get_serializer(new).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=CodeSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        """Undo a deletion: the code, the codes deleted with it and their codings return."""
+        code = services.code_restore(code=self.get_object(), user=request.user)
+        return Response(self.get_serializer(code).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("coder", int),
+            OpenApiParameter("batch", int),
+            OpenApiParameter("sample", int),
+        ],
+        responses=CodingSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def quotes(self, request, pk=None):
+        """Every quote of this code and of the codes under it (blind-aware), filterable."""
+        code = self.get_object()
+        membership = project_access(request.user, code.project)
+        quotes = selectors.quote_list(
+            membership=membership, code=code, **quote_filters(request.query_params, code.project)
+        )
+        page = self.paginate_queryset(quotes)
+        return self.get_paginated_response(
+            CodingSerializer(page, many=True, context=self.get_serializer_context()).data
         )
 
     @extend_schema(parameters=[PROJECT_PARAM])
@@ -132,10 +400,27 @@ class CodeViewSet(viewsets.ModelViewSet):
         )
 
 
+def quote_filters(params, project) -> dict:
+    """Quote filters from query parameters: coder, batch and sample ids."""
+    from corpus.models import Sample
+
+    def number(name):
+        value = params.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    filters = {"coder_id": number("coder"), "batch_id": number("batch")}
+    sample_id = number("sample")
+    if sample_id:
+        sample = Sample.objects.filter(project=project, pk=sample_id).first()
+        filters["sample_post_ids"] = sample.post_ids if sample else []
+    return filters
+
+
 class CodingViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
@@ -174,18 +459,36 @@ class CodingViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        project_access(request.user, data["post"].project, min_role=Role.CODER)
+        membership = project_access(request.user, data["post"].project, min_role=Role.CODER)
+        if not may_code_post(membership, data["post"]):
+            raise AccessDenied(
+                "This post is not in your queue: coders code the posts assigned to them."
+            )
         coding, created = services.coding_apply(
             post=data["post"],
             code=data["code"],
             coder=request.user,
             start=data["start"],
             end=data["end"],
+            memo=data.get("memo", ""),
         )
         return Response(
             CodingSerializer(coding, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(request=MemoSerializer, responses=CodingSerializer)
+    def update(self, request, *args, **kwargs):
+        """Only the memo of a coding changes here (by its coder); the span is fixed."""
+        coding = self.get_object()
+        if set(request.data) - {"memo"}:
+            raise ValidationError(
+                {"memo": ["Only the memo can change; remove the coding and code again."]}
+            )
+        coding = services.coding_memo_set(
+            coding=coding, user=request.user, memo=str(request.data.get("memo", ""))
+        )
+        return Response(CodingSerializer(coding, context=self.get_serializer_context()).data)
 
     def perform_destroy(self, instance):
         services.coding_remove(coding=instance, user=self.request.user)

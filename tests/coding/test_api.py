@@ -142,11 +142,16 @@ def test_codebook_roles_coder_adds_supervisor_renames_coder_cannot(team, api_for
     )
     assert created.status_code == 201, created.json()
     code_id = created.json()["id"]
-    assert coder.patch(f"/api/codes/{code_id}/", {"name": "X"}, format="json").status_code == 403
     assert (
-        supervisor.patch(f"/api/codes/{code_id}/", {"name": "In-vivo"}, format="json").status_code
-        == 200
+        coder.patch(
+            f"/api/codes/{code_id}/", {"name": "X", "version": 1}, format="json"
+        ).status_code
+        == 403
     )
+    renamed = supervisor.patch(
+        f"/api/codes/{code_id}/", {"name": "In-vivo", "version": 1}, format="json"
+    )
+    assert renamed.status_code == 200, renamed.json()
     assert Code.objects.get(pk=code_id).name == "In-vivo"
     duplicate = coder.post(
         "/api/codes/", {"project": team.project.slug, "name": "in-vivo"}, format="json"
@@ -163,16 +168,24 @@ def test_outsider_cannot_create_code_in_project(team, api_for):
     assert not Code.objects.filter(name="Sneaky").exists()
 
 
-def test_only_admin_changes_blind_mode(team, api_for):
+def test_supervisor_switches_blind_mode_coder_cannot(team, api_for):
     url = f"/api/projects/{team.project.slug}/"
-    assert (
-        api_for(team.supervisor).patch(url, {"blind_coding": True}, format="json").status_code
-        == 403
-    )
     assert api_for(team.coder).patch(url, {"blind_coding": True}, format="json").status_code == 403
-    assert api_for(team.admin).patch(url, {"blind_coding": True}, format="json").status_code == 200
+    response = api_for(team.supervisor).patch(url, {"blind_coding": True}, format="json")
+    assert response.status_code == 200, response.json()
     team.project.refresh_from_db()
     assert team.project.blind_coding
+    assert api_for(team.admin).patch(url, {"blind_coding": False}, format="json").status_code == 200
+
+
+def test_only_admin_renames_project(team, api_for):
+    url = f"/api/projects/{team.project.slug}/"
+    response = api_for(team.supervisor).patch(url, {"name": "Mine now"}, format="json")
+    assert response.status_code == 403
+    assert "admin" in response.json()["detail"]
+    assert api_for(team.admin).patch(url, {"name": "Renamed"}, format="json").status_code == 200
+    team.project.refresh_from_db()
+    assert team.project.name == "Renamed"
 
 
 def test_token_auth_works_for_scripts(team, post, code):

@@ -1,0 +1,61 @@
+"""Project writes: creating a project, memberships, and the project's settings by role."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..access import AccessDenied, has_role
+from ..models import Change, Membership, Project, Role
+from .changes import change_record
+
+# Who may change which setting: admins everything; supervisors the coding rules.
+SETTING_ROLES = {
+    "name": Role.ADMIN,
+    "description": Role.ADMIN,
+    "blind_coding": Role.SUPERVISOR,
+    "coders_create_codes": Role.SUPERVISOR,
+}
+
+
+@transaction.atomic
+def project_create(*, slug: str, name: str, description: str = "", admin) -> Project:
+    project = Project.objects.create(slug=slug, name=name, description=description)
+    Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def project_settings_update(*, membership: Membership, **fields) -> Project:
+    """Change project settings the member's role allows (each refusal names the role)."""
+    project = Project.objects.select_for_update().get(pk=membership.project_id)
+    for key in fields:
+        if key not in SETTING_ROLES:
+            raise ValidationError({key: "This setting cannot be changed here."})
+        if not has_role(membership, SETTING_ROLES[key]):
+            role = Role(SETTING_ROLES[key]).label.lower()
+            raise AccessDenied(f"Changing “{key}” needs the {role} role or higher.")
+    before = {key: getattr(project, key) for key in fields}
+    changed = {k: v for k, v in fields.items() if before[k] != v}
+    if "name" in changed and not str(changed["name"]).strip():
+        raise ValidationError({"name": "A project needs a name."})
+    if not changed:
+        return project
+    for key, value in changed.items():
+        setattr(project, key, value)
+    project.save(update_fields=list(changed))
+    membership.project = project
+    change_record(
+        project_id=project.pk,
+        user=membership.user,
+        kind=Change.Kind.PROJECT_SETTINGS,
+        before={k: before[k] for k in changed},
+        after=changed,
+    )
+    return project
