@@ -8,7 +8,7 @@ from django.urls import include, path
 from analysis import views as analysis_views
 from corpus import views as corpus_views
 
-from . import views
+from . import codebook_views, views
 
 urlpatterns = [
     path("", views.project_list, name="projects-page"),
@@ -22,6 +22,14 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project-page"),
     path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-page"),
     path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-page"),
+    path("p/<slug:slug>/codes/<int:pk>/quotes.csv", views.code_quotes_csv, name="code-quotes-csv"),
+    path("p/<slug:slug>/codebook/", codebook_views.codebook_page, name="codebook-page"),
+    path("p/<slug:slug>/codebook.csv", codebook_views.codebook_csv, name="codebook-csv"),
+    path(
+        "p/<slug:slug>/codebook/import/",
+        codebook_views.codebook_import,
+        name="codebook-import",
+    ),
     path("p/<slug:slug>/imports/", corpus_views.import_list, name="imports-page"),
     path(
         "p/<slug:slug>/imports/<int:pk>/mapping/",

@@ -1,16 +1,24 @@
 """Server-rendered pages: interfaces only (check access, call a selector or service, render)."""
 
+import csv
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from corpus import selectors as corpus_selectors
 
-from . import selectors
-from .access import has_role, project_access_by_slug, sees_all_codings
+from . import selectors, services
+from .access import (
+    has_role,
+    may_code_post,
+    may_create_codes,
+    project_access_by_slug,
+    sees_all_codings,
+)
 from .models import Assignment, Code, Membership, Role
 
 POSTS_PER_PAGE = 25
@@ -87,16 +95,27 @@ def post_detail(request, slug, pk):
         .filter(post=post)
         .order_by("start", "end", "id")
     )
-    queue = list(
+    assignments = list(
         Assignment.objects.filter(coder=request.user, post__project=project)
         .order_by("position", "id")
-        .values_list("post_id", flat=True)
+        .values_list("post_id", "done_at")
     )
+    queue = [post_id for post_id, _ in assignments]
+    done_at = dict(assignments).get(post.pk)
     if post.pk in queue:  # walk the coder's queue, in its order
         at = queue.index(post.pk)
         previous_post = queue[at - 1] if at > 0 else None
         next_post = queue[at + 1] if at + 1 < len(queue) else None
-        queue_position = {"at": at + 1, "of": len(queue)}
+        coded = set(
+            selectors.coding_list(membership=membership)
+            .filter(coder=request.user, post_id__in=queue)
+            .values_list("post_id", flat=True)
+        )
+        queue_position = {
+            "at": at + 1,
+            "of": len(queue),
+            "done": sum(1 for post_id, done in assignments if done or post_id in coded),
+        }
     else:
         neighbours = corpus_selectors.post_list(project=project)
         previous_post = (
@@ -106,23 +125,33 @@ def post_detail(request, slug, pk):
         queue_position = None
     tree = selectors.code_tree(project=project)
     page_data = {
+        "project": project.slug,
         "post": {"id": post.pk, "text": post.text},
         "user": {"id": request.user.pk, "username": request.user.username},
         "codes": selectors.code_tree_flatten(tree),
-        "codings": [
-            {
-                "id": c.pk,
-                "code": c.code_id,
-                "start": c.start,
-                "end": c.end,
-                "quote": c.quote,
-                "coder": {"id": c.coder_id, "username": c.coder.username},
-                "created_at": c.created_at.isoformat(),
-            }
-            for c in codings
+        "codings": [services.coding_snapshot(c) for c in codings],
+        "memos": [
+            {"author": m.author.username, "text": m.text, "mine": m.author_id == request.user.pk}
+            for m in selectors.memo_list(membership=membership, post=post)
         ],
-        "api": {"codings": reverse("coding-list")},
+        "api": {
+            "codings": reverse("coding-list"),
+            "codes": reverse("code-list"),
+            "changes": reverse("project-changes", args=[project.slug]),
+            "memos": reverse("post-memos", args=[post.pk]),
+            "done": reverse("post-done", args=[post.pk]),
+        },
+        "code_url": reverse("code-page", args=[project.slug, 0]),
+        "since": selectors.change_latest_id(project=project),
         "sees_all": sees_all_codings(membership),
+        "may_code": may_code_post(membership, post),
+        "may_create_codes": may_create_codes(membership),
+        "in_queue": queue_position is not None,
+        "done": done_at is not None,
+        "next_post": reverse("post-page", args=[slug, next_post]) if next_post else None,
+        "previous_post": reverse("post-page", args=[slug, previous_post])
+        if previous_post
+        else None,
     }
     context = project_context(membership) | {
         "post": post,
@@ -131,8 +160,15 @@ def post_detail(request, slug, pk):
         "previous_post": previous_post,
         "next_post": next_post,
         "queue_position": queue_position,
+        "done": done_at is not None,
     }
     return render(request, "coding_app/post_detail.html", context)
+
+
+def _quote_filters(request, project) -> dict:
+    from coding_app.api.views import quote_filters
+
+    return quote_filters(request.GET, project)
 
 
 @login_required
@@ -140,20 +176,81 @@ def code_detail(request, slug, pk):
     membership = project_access_by_slug(request.user, slug)
     project = membership.project
     code = get_object_or_404(Code, project=project, pk=pk)
-    quotes = selectors.quote_list(membership=membership, code=code)
+    filters = _quote_filters(request, project)
+    quotes = selectors.quote_list(membership=membership, code=code, **filters)
     page = Paginator(quotes, 50).get_page(request.GET.get("page"))
     path = []
     node = code
     while node is not None:
         path.insert(0, node)
         node = node.parent
+    sees_all = sees_all_codings(membership)
+    coders = (
+        Membership.objects.filter(project=project, role__in=["coder", "supervisor", "admin"])
+        .select_related("user")
+        .order_by("user__username")
+        if sees_all
+        else []
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
     context = project_context(membership) | {
         "code": code,
         "path": path,
         "page": page,
         "children": code.children.all(),
+        "coders": coders,
+        "batches": corpus_selectors.import_batch_list(project=project).filter(status="succeeded"),
+        "samples": project.samples.order_by("name"),
+        "selected": {k: request.GET.get(k, "") for k in ("coder", "batch", "sample")},
+        "query": params.urlencode(),
+        "filtered": any(request.GET.get(k) for k in ("coder", "batch", "sample")),
         "tree": selectors.code_tree(
             project=project, counts=selectors.coding_counts_by_code(membership=membership)
         ),
     }
     return render(request, "coding_app/code_detail.html", context)
+
+
+@login_required
+def code_quotes_csv(request, slug, pk):
+    """The code's quotes (with its sub-codes'), as filtered on the page, as CSV."""
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    code = get_object_or_404(Code, project=project, pk=pk)
+    quotes = selectors.quote_list(
+        membership=membership, code=code, **_quote_filters(request, project)
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="quotes-{project.slug}-{code.pk}.csv"'
+    response.write("\ufeff")  # so spreadsheet programs read UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        ["quote", "code", "post_id", "external_id", "author", "posted_at", "coder", "coded_at"]
+        + ["start", "end", "memo", "url"]
+    )
+    for coding in quotes.iterator(chunk_size=2000):
+        post = coding.post
+        writer.writerow(
+            [
+                csv_safe(coding.quote),
+                csv_safe(coding.code.name),
+                post.pk,
+                csv_safe(post.external_id),
+                csv_safe(post.author),
+                post.posted_at.isoformat() if post.posted_at else "",
+                coding.coder.username,
+                coding.created_at.isoformat(),
+                coding.start,
+                coding.end,
+                csv_safe(coding.memo),
+                post.url,
+            ]
+        )
+    return response
+
+
+def csv_safe(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
+    value = value or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

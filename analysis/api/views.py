@@ -51,10 +51,16 @@ class AnalysisRequestSerializer(serializers.Serializer):
 def _job_for(request, pk) -> tuple[AnalysisJob, object]:
     job = get_object_or_404(AnalysisJob.objects.select_related("project"), pk=pk)
     membership = project_access(request.user, job.project)
+    from django.http import Http404
+
+    from coding_app.access import sees_all_codings
+
     if job.params.get("visible_to") not in (None, request.user.pk):
         # A blind coder's own result is theirs alone.
-        from django.http import Http404
-
+        raise Http404
+    coding_scope = job.params.get("scope") in ("code", "coder") or job.kind == "agreement"
+    if coding_scope and job.params.get("visible_to") is None and not sees_all_codings(membership):
+        # Built from everyone's codings: not for a coder in a blind project.
         raise Http404
     return job, membership
 

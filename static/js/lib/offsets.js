@@ -70,6 +70,16 @@ export function selectCodePoints(container, text, start, end) {
   return range;
 }
 
+/** A DOM Range over the code point span [start, end) of `container`'s text. */
+export function rangeOfCodePoints(container, text, start, end) {
+  const a = locate(container, codePointToUtf16(text, start));
+  const b = locate(container, codePointToUtf16(text, end));
+  const range = document.createRange();
+  range.setStart(a.node, a.offset);
+  range.setEnd(b.node, b.offset);
+  return range;
+}
+
 function locate(container, utf16Offset) {
   const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
   let remaining = utf16Offset;
