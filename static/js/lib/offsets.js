@@ -70,14 +70,43 @@ export function selectCodePoints(container, text, start, end) {
   return range;
 }
 
-/** A DOM Range over the code point span [start, end) of `container`'s text. */
-export function rangeOfCodePoints(container, text, start, end) {
-  const a = locate(container, codePointToUtf16(text, start));
-  const b = locate(container, codePointToUtf16(text, end));
-  const range = document.createRange();
-  range.setStart(a.node, a.offset);
-  range.setEnd(b.node, b.offset);
-  return range;
+/**
+ * A lookup from code point spans of `container`'s text to DOM Ranges, built once per
+ * drawing: text nodes with their UTF-16 start offsets and a code point → UTF-16 table,
+ * so each span costs two binary searches (hundreds of codings stay fast).
+ */
+export function spanLocator(container, text) {
+  const nodes = [];
+  const starts = [];
+  const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+  let at = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    nodes.push(node);
+    starts.push(at);
+    at += node.data.length;
+  }
+  const utf16 = [];
+  let i = 0;
+  for (const ch of text) { utf16.push(i); i += ch.length; }
+  utf16.push(i);
+  const point = (offset) => {
+    let lo = 0;
+    let hi = nodes.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid; else hi = mid - 1;
+    }
+    return { node: nodes[lo], offset: offset - starts[lo] };
+  };
+  return (start, end) => {
+    const range = document.createRange();
+    if (!nodes.length) return range;
+    const a = point(utf16[Math.min(start, utf16.length - 1)]);
+    const b = point(utf16[Math.min(end, utf16.length - 1)]);
+    range.setStart(a.node, a.offset);
+    range.setEnd(b.node, b.offset);
+    return range;
+  };
 }
 
 function locate(container, utf16Offset) {
