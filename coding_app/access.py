@@ -13,12 +13,32 @@ class AccessDenied(Exception):
     """A member lacks the role for an action (shown as 403)."""
 
 
+def memberships_load(user) -> dict[int, Membership]:
+    """All the user's memberships (with their projects), read once per request."""
+    if not getattr(user, "_grounded_memberships_all", False):
+        user._grounded_memberships = {
+            m.project_id: m for m in Membership.objects.filter(user=user).select_related("project")
+        }
+        user._grounded_memberships_all = True
+    return user._grounded_memberships
+
+
+def memberships_forget(user) -> None:
+    """Drop the per-request membership cache (the middleware calls this after each request)."""
+    target = getattr(user, "_wrapped", user)  # a lazy request.user, when it was loaded
+    attributes = getattr(target, "__dict__", {})
+    attributes.pop("_grounded_memberships", None)
+    attributes.pop("_grounded_memberships_all", None)
+
+
 def membership_get(user, project: Project) -> Membership | None:
     if not user.is_authenticated:
         return None
     cache = getattr(user, "_grounded_memberships", None)
     if cache is None:
         cache = user._grounded_memberships = {}
+    if getattr(user, "_grounded_memberships_all", False):
+        return cache.get(project.pk)
     if project.pk not in cache:
         membership = Membership.objects.filter(user=user, project=project).first()
         if membership is not None:

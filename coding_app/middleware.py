@@ -1,8 +1,9 @@
-"""Turns a role denial raised anywhere in a page view into a 403 page."""
+"""Turns a role denial raised anywhere in a page view into a 403 page, and keeps the
+membership cache to one request."""
 
 from django.shortcuts import render
 
-from .access import AccessDenied
+from .access import AccessDenied, memberships_forget
 
 
 class AccessDeniedMiddleware:
@@ -10,7 +11,11 @@ class AccessDeniedMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        user = request.__dict__.get("user")
+        if user is not None:
+            memberships_forget(user)
+        return response
 
     def process_exception(self, request, exception):
         if isinstance(exception, AccessDenied):

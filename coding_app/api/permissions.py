@@ -3,19 +3,18 @@
 from django.db.models import Q
 from rest_framework import permissions
 
-from coding_app.access import project_access, sees_all_codings
-from coding_app.models import Membership, Role
+from coding_app.access import memberships_load, project_access, sees_all_codings
+from coding_app.models import Role
 
 
 def member_project_ids(user) -> list[int]:
-    return list(Membership.objects.filter(user=user).values_list("project_id", flat=True))
+    return list(memberships_load(user))
 
 
 def codings_visible_q(user, prefix: str = "") -> Q:
     """Codings a user may see across their projects (blind mode hides other coders')."""
-    memberships = Membership.objects.filter(user=user).select_related("project")
     open_projects, blind_projects = [], []
-    for m in memberships:
+    for m in memberships_load(user).values():
         (open_projects if sees_all_codings(m) else blind_projects).append(m.project_id)
     return Q(**{f"{prefix}post__project_id__in": open_projects}) | Q(
         **{f"{prefix}post__project_id__in": blind_projects, f"{prefix}coder": user}

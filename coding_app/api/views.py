@@ -449,8 +449,10 @@ class CodingViewSet(
         serializer = super().get_serializer(*args, **kwargs)
         if self.request and self.request.user.is_authenticated and "data" in kwargs:
             ids = member_project_ids(self.request.user)
-            serializer.fields["post"].queryset = Post.objects.filter(project_id__in=ids).filter(
-                post_visible_q()
+            serializer.fields["post"].queryset = (
+                Post.objects.filter(project_id__in=ids)
+                .filter(post_visible_q())
+                .select_related("project")
             )
             serializer.fields["code"].queryset = Code.objects.filter(project_id__in=ids)
         return serializer

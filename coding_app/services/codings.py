@@ -38,28 +38,29 @@ def coding_apply(
     if errors:
         raise ValidationError(errors)
     quote = post.text[start:end]
+    # Insert first: a repeated apply is rare, so the common path is one INSERT for the coding
+    # and one for the change log in a single transaction; a duplicate falls back to a read.
     try:
         with transaction.atomic():
-            coding, created = Coding.objects.get_or_create(
-                post=post,
-                code=code,
-                coder=coder,
-                start=start,
-                end=end,
-                defaults={"quote": quote, "memo": memo},
+            coding = Coding.objects.create(
+                post=post, code=code, coder=coder, start=start, end=end, quote=quote, memo=memo
             )
-            if created:
-                change_record(
-                    project_id=post.project_id,
-                    user=coder,
-                    kind=Change.Kind.CODING_ADD,
-                    coding=coding,
-                    after=coding_snapshot(coding, coder),
-                )
-            return coding, created
+            change_record(
+                project_id=post.project_id,
+                user=coder,
+                kind=Change.Kind.CODING_ADD,
+                coding=coding,
+                after=coding_snapshot(coding, coder),
+            )
+            return coding, True
     except IntegrityError:
-        # Lost a race with the same coder's identical request: the row exists now.
-        return Coding.objects.get(post=post, code=code, coder=coder, start=start, end=end), False
+        # The same coder already coded this span with this code (a retry, or a race).
+        existing = Coding.objects.filter(
+            post=post, code=code, coder=coder, start=start, end=end
+        ).first()
+        if existing is None:  # it is soft-deleted with its code, or the error was another
+            raise
+        return existing, False
 
 
 @transaction.atomic
