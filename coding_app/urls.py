@@ -60,6 +60,7 @@ urlpatterns = [
         name="near-duplicate-review",
     ),
     path("p/<slug:slug>/queue/", corpus_views.queue, name="queue-page"),
+    path("p/<slug:slug>/members/", views.members, name="members-page"),
     path("p/<slug:slug>/sampling/", corpus_views.sampling, name="sampling-page"),
     path("p/<slug:slug>/samples/<int:pk>/", corpus_views.sample_detail, name="sample-page"),
     path("api/", include("coding_app.api.urls")),

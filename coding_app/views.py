@@ -5,6 +5,7 @@ import csv
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -254,3 +255,64 @@ def csv_safe(value: str) -> str:
     """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
     value = value or ""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+def members(request, slug):
+    """The project's members with their roles and work; admins add, change and remove."""
+    from django.contrib import messages
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+    from django.shortcuts import redirect
+
+    membership = project_access_by_slug(request.user, slug)
+    project = membership.project
+    if request.method == "POST":
+        project_access_by_slug(request.user, slug, min_role=Role.ADMIN)
+        action = request.POST.get("action")
+        username = request.POST.get("username", "").strip()
+        try:
+            if action == "remove":
+                target = get_object_or_404(Membership, project=project, user__username=username)
+                services.membership_remove(membership=target)
+                messages.success(request, f"{username} is no longer a member.")
+            else:
+                user = get_user_model().objects.filter(username__iexact=username).first()
+                if user is None:
+                    raise ValidationError(
+                        {"username": f"No user “{username}”: ask them to sign up first."}
+                    )
+                services.membership_set(
+                    project=project, user=user, role=request.POST.get("role", "")
+                )
+                messages.success(request, f"{user.username} is now {request.POST['role']}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("members-page", slug=slug)
+    rows = (
+        Membership.objects.filter(project=project)
+        .select_related("user")
+        .annotate(
+            queue=Count("user__assignments", filter=Q(user__assignments__post__project=project)),
+            done=Count(
+                "user__assignments",
+                filter=Q(
+                    user__assignments__post__project=project,
+                    user__assignments__done_at__isnull=False,
+                ),
+            ),
+        )
+        .order_by("role", "user__username")
+    )
+    counts = dict(
+        selectors.coding_list(membership=membership)
+        .values_list("coder_id")
+        .annotate(n=Count("id"))
+        .values_list("coder_id", "n")
+    )
+    context = project_context(membership) | {
+        "rows": [(m, counts.get(m.user_id, 0)) for m in rows],
+        "roles": Role.choices,
+        "sees_all": sees_all_codings(membership),
+    }
+    return render(request, "coding_app/members.html", context)

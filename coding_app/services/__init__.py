@@ -22,7 +22,12 @@ from .codings import (
     coding_remove,
     memo_set,
 )
-from .projects import membership_set, project_create, project_settings_update
+from .projects import (
+    membership_remove,
+    membership_set,
+    project_create,
+    project_settings_update,
+)
 
 __all__ = [
     "CodeConflict",
@@ -48,6 +53,7 @@ __all__ = [
     "coding_snapshot",
     "consensus_coder",
     "memo_set",
+    "membership_remove",
     "membership_set",
     "project_create",
     "project_settings_update",

@@ -23,12 +23,32 @@ def project_create(*, slug: str, name: str, description: str = "", admin) -> Pro
     return project
 
 
+def _check_admin_left(project: Project, leaving_user_id: int) -> None:
+    admins = Membership.objects.select_for_update().filter(project=project, role=Role.ADMIN)
+    if not admins.exclude(user_id=leaving_user_id).exists():
+        raise ValidationError({"role": "A project keeps at least one admin: name another first."})
+
+
 @transaction.atomic
 def membership_set(*, project: Project, user, role: str) -> Membership:
+    """Add a member or change their role (the last admin cannot step down)."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Choose one of: {', '.join(Role.values)}."})
+    current = Membership.objects.filter(project=project, user=user).first()
+    if current is not None and current.role == Role.ADMIN and role != Role.ADMIN:
+        _check_admin_left(project, user.pk)
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a member out of the project; their codings stay (and stay theirs)."""
+    if membership.role == Role.ADMIN:
+        _check_admin_left(membership.project, membership.user_id)
+    membership.delete()
 
 
 @transaction.atomic
