@@ -134,3 +134,30 @@ def test_merging_two_codes_moves_the_highlights_live(page, live_server, login, t
     )
     assert "Skills › Digital skills" in page.locator("#coding-list").inner_text()
     assert page.locator("#stripes .stripe-label").text_content() == "Digital skills"
+
+
+def test_memos_on_a_coding_and_on_the_post(page, live_server, login, team, codebook):
+    from coding_app.models import Memo
+
+    post = PostFactory(project=team.project, text="Employers value digital skills over degrees.")
+    coding, _ = services.coding_apply(
+        post=post, code=codebook["digital"], coder=team.coder, start=16, end=30
+    )
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/posts/{post.pk}/")
+    page.get_by_role("button", name="Add memo").click()
+    page.get_by_label("Memo on this coding").fill("Hiring managers say this <b>often</b>")
+    page.get_by_role("button", name="Save memo").first.click()
+    page.locator("#coding-list .memo").wait_for()
+    assert page.locator("#coding-list .memo").inner_text() == (
+        "Memo: Hiring managers say this <b>often</b>"
+    )
+    coding.refresh_from_db()
+    assert coding.memo == "Hiring managers say this <b>often</b>"
+    page.fill("#memo-text", "Check the author's sector.")
+    page.locator("#memo-form button").click()
+    page.wait_for_selector("#status:has-text('Memo saved')")
+    assert Memo.objects.get(post=post, author=team.coder).text == "Check the author's sector."
+    # A click on the highlight lists its codings with the memo.
+    page.locator("mark.hl").click()
+    assert "Hiring managers" in page.locator("#coding-popover").inner_text()

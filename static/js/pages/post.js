@@ -359,17 +359,34 @@ async function removeCoding(coding) {
   }
 }
 
-async function editMemo(coding) {
-  const memo = window.prompt(`Memo on “${short(coding.quote, 50)}”`, coding.memo || "");
-  if (memo === null) return;
-  try {
-    const saved = await api(`${data.api.codings}${coding.id}/`, { method: "PATCH", json: { memo } });
-    coding.memo = saved.memo;
-    renderList();
-    say(memo ? "Memo saved." : "Memo removed.");
-  } catch (error) {
-    say(`Could not save the memo: ${error.message}`, true);
-  }
+// The memo of one's own coding is edited in place, in its list item.
+function editMemo(coding) {
+  const item = d3.select(`#coding-${coding.id}`);
+  if (!item.select("form.memo-inline").empty()) return;
+  item.selectAll(".memo, .memo-edit").remove();
+  const form = item.append("form").attr("class", "memo-inline");
+  const box = form.append("textarea").attr("rows", 2).attr("maxlength", 20000)
+    .attr("aria-label", "Memo on this coding").property("value", coding.memo || "");
+  form.append("button").attr("type", "submit").text("Save memo");
+  form.append("button").attr("type", "button").attr("class", "linklike").text("Cancel")
+    .on("click", () => renderList());
+  box.node().focus();
+  box.on("keydown", (event) => {
+    if (event.key === "Escape") renderList();
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.node().requestSubmit();
+  });
+  form.on("submit", async (event) => {
+    event.preventDefault();
+    const memo = box.property("value");
+    try {
+      const saved = await api(`${data.api.codings}${coding.id}/`, { method: "PATCH", json: { memo } });
+      coding.memo = saved.memo;
+      renderList();
+      say(memo ? "Memo saved." : "Memo removed.");
+    } catch (error) {
+      say(`Could not save the memo: ${error.message}`, true);
+    }
+  });
 }
 
 function onSelectionDone() {
