@@ -21,6 +21,7 @@ from .access import (
     sees_all_codings,
 )
 from .models import Assignment, Code, Membership, Role
+from .services.codebook_csv import csv_safe
 
 POSTS_PER_PAGE = 25
 
@@ -249,12 +250,6 @@ def code_quotes_csv(request, slug, pk):
             ]
         )
     return response
-
-
-def csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
-    value = value or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @login_required

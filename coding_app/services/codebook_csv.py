@@ -22,6 +22,22 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_ROWS = 5_000
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
+    value = value or ""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_unsafe(value: str) -> str:
+    """Undo csv_safe on import, so an exported codebook comes back as it was."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def codebook_export_csv(*, project: Project, tree: list[dict]) -> str:
     """The codebook tree (from selectors.code_tree) as CSV text, in display order."""
     codes = {c.pk: c for c in Code.objects.filter(project=project)}
@@ -33,9 +49,9 @@ def codebook_export_csv(*, project: Project, tree: list[dict]) -> str:
         code = codes[node["id"]]
         writer.writerow(
             [
-                SEPARATOR.join(node["path"]),
+                csv_safe(SEPARATOR.join(node["path"])),
                 node["level"],
-                *[getattr(code, field) for field in COLUMNS[2:]],
+                *[csv_safe(getattr(code, field)) for field in COLUMNS[2:]],
             ]
         )
         for child in node["children"]:
@@ -57,7 +73,7 @@ def _rows(text: str):
     for number, row in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
             raise ValidationError({"file": f"At most {MAX_ROWS} codes per file."})
-        yield number, {k: (v or "").strip() for k, v in row.items() if k}
+        yield number, {k: csv_unsafe((v or "").strip()) for k, v in row.items() if k}
 
 
 @transaction.atomic

@@ -379,3 +379,18 @@ def test_change_feed_hides_other_coders_codings_in_blind_mode(team, api_for, pos
     assert [c["coding"] for c in coding_changes] == [mine.pk]
     supervisor_feed = api_for(team.supervisor).get(url).json()["changes"]
     assert len([c for c in supervisor_feed if c["kind"].startswith("coding.")]) == 3
+
+
+def test_codebook_csv_defuses_formulas_and_still_round_trips(team, book):
+    from coding_app.selectors import code_tree
+    from tests.factories import ProjectFactory
+
+    services.code_update(
+        code=book["cost"], user=None, version=None, definition='=HYPERLINK("http://x")'
+    )
+    text = services.codebook_export_csv(project=team.project, tree=code_tree(project=team.project))
+    row = next(r for r in csv.DictReader(io.StringIO(text)) if r["path"] == "Access > Cost")
+    assert row["definition"] == '\'=HYPERLINK("http://x")'
+    other = ProjectFactory()
+    services.codebook_import_csv(project=other, text=text, user=None)
+    assert Code.objects.get(project=other, name="Cost").definition == '=HYPERLINK("http://x")'

@@ -192,6 +192,8 @@ function renderSummary() {
       `${plural(count("code"), "code")} · ${plural(codings, "coding")}`
     : "";
   $("empty-state").hidden = all.length > 0;
+  $("tree-none").hidden = all.length > 0;
+  filterEl.hidden = all.length === 0;
   if (!all.length && data.may_create && addParent === undefined) openAdd(null, false);
 }
 
