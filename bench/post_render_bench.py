@@ -182,7 +182,12 @@ def main() -> None:
             f"{label:22}{med['load']:9.0f}{med['draw']:9.1f}{med['resize']:10.1f}{med['frames']:8.0f}"
             f"{med['meanGap']:10.1f}{med['worstGap']:10.1f}{med['marks']:7.0f}{med['stripes']:8.0f}"
         )
-    print("parts (500 codings, ms to end of): text", [round(r["text"]) for r in results["500 codings"]], "stripes", [round(r["stripesMs"]) for r in results["500 codings"]])
+    print(
+        "parts (500 codings, ms to end of): text",
+        [round(r["text"]) for r in results["500 codings"]],
+        "stripes",
+        [round(r["stripesMs"]) for r in results["500 codings"]],
+    )
     print("\nA frame gap near 16.7 ms is 60 frames a second; lag shows as gaps over ~50 ms.")
 
 
