@@ -20,23 +20,23 @@ from corpus.selectors import post_visible_q
 from .stats.agreement import (
     binary_alpha_from_counts,
     binary_alpha_from_histogram,
+    binary_coincidences,
     binary_unit_counts,
     char_agreement_table,
     cohen_kappa,
     coverage_histogram,
     fleiss_kappa,
     histogram_counts,
+    krippendorff_bootstrap_from_coincidences,
     percent_agreement,
     table_kappa,
     table_percent_agreement,
 )
 
 UNITS = ("character", "post")
-BOOTSTRAP_SAMPLES = 500
+BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 0
-# Per-code intervals are drawn when codes × posts stays below this (a bootstrap per row);
-# the pooled interval is always drawn.
-ROW_INTERVAL_LIMIT = 20_000
+ALPHA_MIN = 0.8  # the reliability Krippendorff recommends; the page says how likely it is missed
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -172,9 +172,8 @@ def comparison_compute(
     leaves = {c.pk for c in codes if not children[c.pk]}
     overall = _pooled([r for r in rows if r["code"] in leaves], len(coder_ids), unit, lengths)
     grid = heatmap(rows, leaves) if unit == "character" else None
-    if len(rows) * max(len(scope), 1) <= ROW_INTERVAL_LIMIT:
-        for row in rows:
-            row |= _row_interval(row, len(coder_ids), unit, lengths)
+    for row in rows:
+        row |= _row_interval(row, len(coder_ids), unit)
     for row in rows:  # internal inputs of the pooled figures
         row.pop("decisions", None)
         row.pop("unit_counts", None)
@@ -280,7 +279,9 @@ def _pooled(rows: list[dict], m: int, unit: str, lengths: dict[int, int]) -> dic
         return {"percent": None, "kappa": None, "alpha": None}
     if unit == "character":
         histogram = [sum(r["histogram"][k] for r in rows) for k in range(m + 1)]
-        interval = _post_bootstrap(rows, m, lengths)
+        interval = _krippendorff_interval(histogram_counts(histogram), m) | _posts_interval(
+            _post_clusters(rows, m, lengths)
+        )
         if m == 2:
             table = {
                 key: sum(r[key] for r in rows) for key in ("both", "only_a", "only_b", "neither")
@@ -307,7 +308,37 @@ def _pooled(rows: list[dict], m: int, unit: str, lengths: dict[int, int]) -> dic
         "percent": _nan_to_none(percent_agreement(data)),
         "alpha": _nan_to_none(binary_alpha_from_counts(*total)),
     }
-    return pooled | _cluster_interval(list(per_post.values())) | _kappa_figures(data)
+    clusters = list(per_post.values())
+    return (
+        pooled | _krippendorff_interval(total, m) | _posts_interval(clusters) | _kappa_figures(data)
+    )
+
+
+def _krippendorff_interval(counts, m: int) -> dict:
+    """Krippendorff's bootstrap (pairs of values drawn from the coincidence matrix) for a
+    binary alpha from its summed counts (o01, n0, n1): the 95% interval and the probability
+    that alpha falls short of ALPHA_MIN."""
+    result = krippendorff_bootstrap_from_coincidences(
+        binary_coincidences(*counts),
+        [0, 1],
+        "nominal",
+        n_coders=m,
+        n_boot=BOOTSTRAP_SAMPLES,
+        seed=BOOTSTRAP_SEED,
+        alpha_min=(ALPHA_MIN,),
+    )
+    return {
+        "alpha_low": _nan_to_none(result["low"]),
+        "alpha_high": _nan_to_none(result["high"]),
+        "alpha_below_min": _nan_to_none(result["below"][ALPHA_MIN]),
+    }
+
+
+def _posts_interval(clusters: list[tuple[float, int, int]]) -> dict:
+    """A second, cluster interval for the pooled alpha: posts resampled with replacement (a
+    post's units travel together, so it also reflects how posts differ), seeded."""
+    interval = _cluster_interval(clusters)
+    return {"alpha_low_posts": interval["alpha_low"], "alpha_high_posts": interval["alpha_high"]}
 
 
 def _cluster_interval(clusters: list[tuple[float, int, int]]) -> dict:
@@ -348,17 +379,14 @@ def _post_clusters(rows: list[dict], m: int, lengths: dict[int, int]) -> list[tu
     return clusters
 
 
-def _post_bootstrap(rows: list[dict], m: int, lengths: dict[int, int]) -> dict:
-    """95% interval for the pooled character-level alpha: posts resampled with replacement
-    (a cluster bootstrap: a post's characters travel together), seeded."""
-    return _cluster_interval(_post_clusters(rows, m, lengths))
-
-
-def _row_interval(row: dict, m: int, unit: str, lengths: dict[int, int]) -> dict:
-    """A code's own alpha interval: its posts resampled with replacement."""
+def _row_interval(row: dict, m: int, unit: str) -> dict:
+    """A code's own alpha interval, by Krippendorff's bootstrap."""
     if unit == "post":
-        return _cluster_interval(list(row.get("unit_counts", {}).values()))
-    return _cluster_interval(_post_clusters([row], m, lengths))
+        counts = [0.0, 0, 0]
+        for unit_counts in row.get("unit_counts", {}).values():
+            counts = [a + b for a, b in zip(counts, unit_counts, strict=True)]
+        return _krippendorff_interval(counts, m)
+    return _krippendorff_interval(histogram_counts(row["histogram"]), m)
 
 
 def heatmap(result_rows: list[dict], leaves: set[int]) -> dict:
@@ -395,7 +423,11 @@ def methods_sentence(result: dict, *, coder_names: list[str], groups: bool = Fal
     unit = "character units" if result["unit"] == "character" else "post units"
     figure = "undefined" if alpha is None else f"{alpha:.2f}"
     low, high = overall.get("alpha_low"), overall.get("alpha_high")
-    interval = f", 95% CI {low:.2f}–{high:.2f}" if low is not None and high is not None else ""
+    interval = (
+        f", 95% CI {low:.2f}–{high:.2f} (Krippendorff's bootstrap, {BOOTSTRAP_SAMPLES:,} samples)"
+        if low is not None and high is not None
+        else ""
+    )
     return (
         f"{words} coders independently coded {result['posts']} posts; Krippendorff's α "
         f"(nominal, {unit}, all codes pooled) = {figure}{interval}."

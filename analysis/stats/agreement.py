@@ -14,12 +14,15 @@ __all__ = [
     "LEVELS",
     "CharAgreementTable",
     "Level",
+    "binary_coincidences",
     "brennan_prediger_kappa",
     "char_agreement_table",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
+    "krippendorff_alpha_bootstrap",
     "krippendorff_alpha_ci",
+    "krippendorff_bootstrap_from_coincidences",
     "percent_agreement",
     "scott_pi",
     "table_kappa",
@@ -146,15 +149,15 @@ def _coincidences(
     return o
 
 
-def _alpha(o: dict[tuple[int, int], float], domain: list[Hashable], level: str) -> float:
-    """alpha = 1 - (n - 1) Σ o_ck δ²_ck / Σ n_c n_k δ²_ck  (Krippendorff 2011, eq. for D_o/D_e)."""
-    n_c = [0.0] * len(domain)
+def _marginals(o: Mapping[tuple[int, int], float], size: int) -> list[float]:
+    n_c = [0.0] * size
     for (c, _k), o_ck in o.items():
         n_c[c] += o_ck
-    n = math.fsum(n_c)
-    if n < 2:
-        return math.nan  # no pairable unit
+    return n_c
 
+
+def _delta(domain: Sequence[Hashable], level: str, n_c: Sequence[float]):
+    """The squared difference function δ²(c, k) of the level, over value indexes."""
     if level == "ordinal":
         # Cumulative marginals give Σ_{g=c..k} n_g in O(1); values absent from these data
         # (n_g = 0, possible in a bootstrap resample) add nothing to a rank distance.
@@ -186,6 +189,16 @@ def _alpha(o: dict[tuple[int, int], float], domain: list[Hashable], level: str) 
             # Only 0 and 0 sum to zero for non-negative data, and they are the same value.
             return 0.0 if total == 0 else ((numeric[c] - numeric[k]) / total) ** 2
 
+    return delta
+
+
+def _alpha(o: dict[tuple[int, int], float], domain: list[Hashable], level: str) -> float:
+    """alpha = 1 - (n - 1) Σ o_ck δ²_ck / Σ n_c n_k δ²_ck  (Krippendorff 2011, eq. for D_o/D_e)."""
+    n_c = _marginals(o, len(domain))
+    n = math.fsum(n_c)
+    if n < 2:
+        return math.nan  # no pairable unit
+    delta = _delta(domain, level, n_c)
     observed = math.fsum(o_ck * delta(c, k) for (c, k), o_ck in o.items() if c != k)
     present = [c for c, count in enumerate(n_c) if count]
     expected = math.fsum(n_c[c] * n_c[k] * delta(c, k) for c in present for k in present if c != k)
@@ -251,10 +264,14 @@ def krippendorff_alpha_ci(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    method: Literal["krippendorff", "units"] = "krippendorff",
 ) -> tuple[float, float, float]:
-    """Krippendorff's alpha with a percentile bootstrap confidence interval: (alpha, low, high).
+    """Krippendorff's alpha with a bootstrap confidence interval: (alpha, low, high).
 
-    Unit bootstrap (in the spirit of Hayes & Krippendorff 2007, who resample pairable values):
+    method="krippendorff" (the default) is Krippendorff's own bootstrap of pairs of values
+    (Hayes & Krippendorff 2007): see `krippendorff_alpha_bootstrap`.
+
+    method="units" is a unit bootstrap instead:
     each of the n_boot replicates draws, with replacement, as many units as there are pairable
     units (units with ≥ 2 values) from those pairable units, keeping every drawn unit's values
     together, and recomputes alpha from scratch on the resample (coincidences, marginals, and
@@ -270,6 +287,11 @@ def krippendorff_alpha_ci(
         raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
     if not 0 < ci < 1:
         raise ValueError(f"ci must be strictly between 0 and 1; got {ci!r}")
+    if method == "krippendorff":
+        result = krippendorff_alpha_bootstrap(data, level, n_boot=n_boot, seed=seed, ci=ci)
+        return result["alpha"], result["low"], result["high"]
+    if method != "units":
+        raise ValueError(f"method must be 'krippendorff' or 'units'; got {method!r}")
     domain, units = _prepare(data, level)
     alpha = _alpha(_coincidences(units), domain, level)
     if math.isnan(alpha):
@@ -288,6 +310,153 @@ def krippendorff_alpha_ci(
     replicates.sort()
     tail = (1 - ci) / 2
     return alpha, _quantile(replicates, tail), _quantile(replicates, 1 - tail)
+
+
+class AlphaBootstrap(TypedDict):
+    """Krippendorff's bootstrap of alpha: the estimate, the interval and how it was drawn."""
+
+    alpha: float
+    low: float
+    high: float
+    pairs: int  # M, the pairs of values drawn per replicate
+    replicates: int
+    below: dict[float, float]  # alpha_min → estimated probability that alpha < alpha_min
+
+
+def krippendorff_alpha_bootstrap(
+    data: ReliabilityData,
+    level: Level = "nominal",
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    alpha_min: Sequence[float] = (0.8, 0.667),
+) -> AlphaBootstrap:
+    """Krippendorff's bootstrap of alpha (Krippendorff 2006, "Bootstrapping distributions for
+    Krippendorff's alpha"; Hayes & Krippendorff 2007, as in Hayes' KALPHA macro).
+
+    See `krippendorff_bootstrap_from_coincidences` for the algorithm; `data` is the coders ×
+    units reliability matrix, None for a missing value.
+    """
+    domain, units = _prepare(data, level)
+    m = len(data)
+    return krippendorff_bootstrap_from_coincidences(
+        _coincidences(units),
+        domain,
+        level,
+        n_coders=m,
+        n_boot=n_boot,
+        seed=seed,
+        ci=ci,
+        alpha_min=alpha_min,
+    )
+
+
+def krippendorff_bootstrap_from_coincidences(
+    o: Mapping[tuple[int, int], float],
+    domain: Sequence[Hashable],
+    level: Level,
+    *,
+    n_coders: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    alpha_min: Sequence[float] = (0.8, 0.667),
+) -> AlphaBootstrap:
+    """Krippendorff's bootstrap from a coincidence matrix o (value index pairs → o_ck).
+
+    Every replicate draws M pairs of values with replacement, a pair of values c ≤ k with
+    probability o_cc / n.. on the diagonal and 2 o_ck / n.. off it, and computes
+    alpha* = 1 - Σ δ²(drawn pairs) / (M · D_e), with D_e = Σ e_ck δ²_ck / n.. kept from the
+    data (e_ck = n_c (n_k - [c = k]) / (n.. - 1)). M = min(25 q, (m - 1) n.. / 2), q the
+    number of non-zero cells of o and m the number of coders. Replicates below -1 count as -1.
+    As Krippendorff prescribes, when only one value was ever paired with itself a replicate
+    of 1 is set to 0, and replicates of 1 owed only to drawing no disagreement at all
+    (expected n_boot · Σ_c (o_cc / n..)^M of them) are set to 0, since alpha is then
+    undefined. The interval is the (1-ci)/2 and (1+ci)/2 order statistics of the sorted
+    replicates; `below` gives, for each alpha_min, the share of replicates under it (the
+    probability of failing to reach that reliability). Draws come from random.Random(seed).
+    """
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be strictly between 0 and 1; got {ci!r}")
+    undefined: AlphaBootstrap = {
+        "alpha": math.nan,
+        "low": math.nan,
+        "high": math.nan,
+        "pairs": 0,
+        "replicates": 0,
+        "below": {a: math.nan for a in alpha_min},
+    }
+    alpha = _alpha(dict(o), list(domain), level)
+    if math.isnan(alpha):
+        return undefined
+    size = len(domain)
+    n_c = _marginals(o, size)
+    n = math.fsum(n_c)
+    delta = _delta(domain, level, n_c)
+    expected = math.fsum(
+        n_c[c] * (n_c[k] - (c == k)) / (n - 1) * delta(c, k)
+        for c in range(size)
+        for k in range(size)
+    )
+    d_e = expected / n
+    cells, weights, deltas = [], [], []
+    for c in range(size):
+        for k in range(c, size):
+            o_ck = o.get((c, k), 0.0)
+            weight = o_ck / n if c == k else 2 * o_ck / n
+            if weight > 0:
+                cells.append((c, k))
+                weights.append(weight)
+                deltas.append(delta(c, k))
+    q = sum(1 for value in o.values() if value)
+    pairs = int(min(25 * q, (n_coders - 1) * n / 2))
+    rng = random.Random(seed)
+    cumulative = []
+    running = 0.0
+    for weight in weights:
+        running += weight
+        cumulative.append(running)
+    replicates = []
+    ones = 0
+    for _ in range(n_boot):
+        drawn = rng.choices(range(len(cells)), cum_weights=cumulative, k=pairs)
+        value = 1.0 - math.fsum(deltas[i] for i in drawn) / (pairs * d_e)
+        value = max(value, -1.0)
+        if value == 1.0:
+            if sum(1 for c in range(size) if o.get((c, c), 0.0)) == 1:
+                value = 0.0
+            else:
+                ones += 1
+        replicates.append(value)
+    # Replicates that drew no disagreement only by chance stand for an undefined alpha.
+    chance_ones = round(n_boot * math.fsum((o.get((c, c), 0.0) / n) ** pairs for c in range(size)))
+    to_zero = min(chance_ones, ones)
+    if to_zero:
+        for i, value in enumerate(replicates):
+            if to_zero and value == 1.0:
+                replicates[i] = 0.0
+                to_zero -= 1
+    replicates.sort()
+    tail = (1 - ci) / 2
+    low_index = max(int(tail * n_boot), 1) - 1
+    high_index = min(int((1 - tail) * n_boot) + 1, n_boot) - 1
+    return {
+        "alpha": alpha,
+        "low": replicates[low_index],
+        "high": replicates[high_index],
+        "pairs": pairs,
+        "replicates": n_boot,
+        "below": {a: sum(1 for r in replicates if r < a) / n_boot for a in alpha_min},
+    }
+
+
+def binary_coincidences(o01: float, n0: float, n1: float) -> dict[tuple[int, int], float]:
+    """The 2×2 coincidence matrix of binary values (0 not coded, 1 coded) from the summed
+    `binary_unit_counts`: o00 = n0 - o01, o11 = n1 - o01, o01 = o10."""
+    return {(0, 0): n0 - o01, (0, 1): o01, (1, 0): o01, (1, 1): n1 - o01}
 
 
 # --------------------------------------------------------------------------------------------

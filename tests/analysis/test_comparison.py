@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from analysis.comparison import comparison_compute
+from analysis.comparison import comparison_compute, methods_sentence
 from coding_app.models import Assignment, Code, Coding
 from coding_app.services import code_create, coding_apply
 from tests.factories import PostFactory
@@ -417,3 +417,28 @@ def test_row_intervals_and_per_post_csv(team, client, django_capture_on_commit_c
     fetch(client, url, django_capture_on_commit_callbacks)
     body = client.get(url + "&format=posts-csv").content.decode("utf-8-sig").splitlines()
     assert body[0] == "post,agreed,overlapping,only_a,only_b" and len(body) == 7
+
+
+def test_row_interval_is_krippendorffs_bootstrap_of_the_character_matrix(team):
+    from analysis.comparison import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
+    from analysis.stats.agreement import krippendorff_alpha_bootstrap
+
+    code = code_create(project=team.project, name="Gap")
+    a, b = team.coders[0], team.coders[1]
+    post = PostFactory(project=team.project, text="x" * 50)
+    coding_apply(post=post, code=code, coder=a, start=10, end=30)
+    coding_apply(post=post, code=code, coder=b, start=15, end=35)
+    result = comparison_compute(project=team.project, coder_ids=[a.pk, b.pk])
+    gap = row(result, "Gap")
+    # The same characters as a coders × units matrix (1 coded, 0 not), first value 0.
+    matrix = [[int(10 <= i < 30) for i in range(50)], [int(15 <= i < 35) for i in range(50)]]
+    expected = krippendorff_alpha_bootstrap(
+        matrix, "nominal", n_boot=BOOTSTRAP_SAMPLES, seed=BOOTSTRAP_SEED, alpha_min=(0.8,)
+    )
+    assert gap["alpha"] == pytest.approx(expected["alpha"], abs=1e-12)
+    assert (gap["alpha_low"], gap["alpha_high"]) == pytest.approx(
+        (expected["low"], expected["high"]), abs=1e-12
+    )
+    assert gap["alpha_below_min"] == expected["below"][0.8]
+    sentence = methods_sentence(result, coder_names=["a", "b"])
+    assert "Krippendorff's bootstrap, 1,000 samples" in sentence

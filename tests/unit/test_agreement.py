@@ -3,6 +3,7 @@
 import itertools
 import math
 import random
+from collections import Counter
 
 import krippendorff
 import numpy as np
@@ -13,12 +14,16 @@ from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 from analysis.stats.agreement import (
     LEVELS,
     _quantile,
+    binary_coincidences,
+    binary_unit_counts,
     brennan_prediger_kappa,
     char_agreement_table,
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,
+    krippendorff_alpha_bootstrap,
     krippendorff_alpha_ci,
+    krippendorff_bootstrap_from_coincidences,
     percent_agreement,
     scott_pi,
     table_kappa,
@@ -295,7 +300,9 @@ def test_alpha_ci_is_a_unit_bootstrap_matching_package_on_resamples():
             continue
     expected_low, expected_high = np.quantile(replicates, [0.025, 0.975])
 
-    alpha, low, high = krippendorff_alpha_ci(KRIPPENDORFF_2011, level, n_boot=n_boot, seed=seed)
+    alpha, low, high = krippendorff_alpha_ci(
+        KRIPPENDORFF_2011, level, n_boot=n_boot, seed=seed, method="units"
+    )
     assert alpha == pytest.approx(oracle_alpha(KRIPPENDORFF_2011, level), abs=1e-12)
     assert low == pytest.approx(expected_low, abs=1e-9)
     assert high == pytest.approx(expected_high, abs=1e-9)
@@ -738,3 +745,114 @@ def test_binary_alpha_from_unit_counts_matches_krippendorff_with_missing():
             assert math.isnan(expected) or n0 == 0 or n1 == 0
         else:
             assert got == pytest.approx(expected, abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Krippendorff's bootstrap (Krippendorff 2006; Hayes & Krippendorff 2007)
+# --------------------------------------------------------------------------------------------
+
+# Hayes & Krippendorff (2007), Table 1: 40 units, 5 observers, ordinal judgements.
+HAYES_KRIPPENDORFF_2007 = [
+    [None if v == "." else int(v) for v in line.split()]
+    for line in """
+1 1 2 . 2|1 1 0 1 .|2 3 3 3 .|. 0 0 . 0|0 0 0 . 0|0 0 0 . 0|1 0 2 . 1|1 . 2 0 .|2 2 2 . 2
+2 1 1 1 .|. 1 0 0 .|0 0 0 0 .|1 2 2 2 .|3 3 2 2 3|1 1 1 . 1|1 1 1 . 1|2 1 2 . 2|1 2 3 3 .
+1 1 0 1 .|0 0 0 . 0|0 0 1 1 .|0 0 . 0 0|2 3 3 3 .|0 0 0 0 .|1 2 . 2 2|0 1 1 1 .|0 0 0 1 0
+1 2 1 2 .|1 1 2 2 .|1 1 2 . 2|1 1 0 . 0|2 1 2 1 .|2 2 . 2 2|3 2 2 2 .|2 2 2 . 2|2 2 3 . 2
+2 2 2 . 2|2 2 . 1 2|2 2 2 2 .|1 1 1 . 1""".replace("\n", "|")
+    .strip("|")
+    .split("|")
+]
+HK_MATRIX = [list(coder) for coder in zip(*HAYES_KRIPPENDORFF_2007, strict=True)]
+
+
+def test_hayes_krippendorff_example_alpha_is_the_published_0_7598():
+    assert len(HAYES_KRIPPENDORFF_2007) == 40
+    assert krippendorff_alpha(HK_MATRIX, "ordinal") == pytest.approx(0.7598, abs=5e-5)
+    assert krippendorff_alpha(HK_MATRIX, "ordinal") == pytest.approx(
+        oracle_alpha(HK_MATRIX, "ordinal"), abs=1e-12
+    )
+
+
+def test_krippendorff_bootstrap_draws_m_pairs_by_krippendorffs_rule():
+    # n.. counts the values in units that at least two observers judged; q the non-zero
+    # cells of the coincidence matrix (counted here by brute force).
+    pairable_units = [u for u in HAYES_KRIPPENDORFF_2007 if sum(v is not None for v in u) >= 2]
+    n_values = sum(sum(v is not None for v in u) for u in pairable_units)
+    cells = set()
+    for unit in pairable_units:
+        values = [v for v in unit if v is not None]
+        for i, a in enumerate(values):
+            for j, b in enumerate(values):
+                if i != j:
+                    cells.add((a, b))
+    expected_m = int(min(25 * len(cells), (5 - 1) * n_values / 2))
+    result = krippendorff_alpha_bootstrap(HK_MATRIX, "ordinal", n_boot=50, seed=3)
+    assert result["pairs"] == expected_m
+    assert result["alpha"] == pytest.approx(0.7598, abs=5e-5)
+
+
+def test_krippendorff_bootstrap_replicates_follow_the_binomial_law_of_drawn_pairs():
+    # Nominal data: each drawn pair disagrees with probability D_o (the observed
+    # disagreement per pair), so alpha* = 1 - B / (M D_e) with B ~ Binomial(M, D_o):
+    # mean alpha, standard deviation sqrt(D_o (1 - D_o) / M) / D_e.
+    n_boot = 20_000
+    result = krippendorff_alpha_bootstrap(HK_MATRIX, "nominal", n_boot=n_boot, seed=11, ci=0.95)
+    alpha, m = result["alpha"], result["pairs"]
+    assert alpha == pytest.approx(oracle_alpha(HK_MATRIX, "nominal"), abs=1e-12)
+    # D_o and D_e from the package's coincidence-free formulation: alpha = 1 - D_o / D_e.
+    values = [v for u in HAYES_KRIPPENDORFF_2007 if sum(x is not None for x in u) >= 2 for v in u]
+    counts = Counter(v for v in values if v is not None)
+    n = sum(counts.values())
+    d_e = 1 - sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
+    d_o = (1 - alpha) * d_e
+    sd = math.sqrt(d_o * (1 - d_o) / m) / d_e
+    low, high = result["low"], result["high"]
+    # The interval is the binomial one, to Monte Carlo and discreteness error.
+    assert low == pytest.approx(alpha - 1.96 * sd, abs=0.25 * sd)
+    assert high == pytest.approx(alpha + 1.96 * sd, abs=0.25 * sd)
+    assert result["below"][0.8] == 1.0  # alpha .48 never reaches .80 here
+
+
+def test_krippendorff_bootstrap_is_seeded_and_reports_failure_probabilities():
+    first = krippendorff_alpha_bootstrap(HK_MATRIX, "ordinal", n_boot=2000, seed=5)
+    again = krippendorff_alpha_bootstrap(HK_MATRIX, "ordinal", n_boot=2000, seed=5)
+    other = krippendorff_alpha_bootstrap(HK_MATRIX, "ordinal", n_boot=2000, seed=6)
+    assert first == again
+    assert (first["low"], first["high"]) != (other["low"], other["high"])
+    assert first["low"] <= first["alpha"] <= first["high"]
+    # alpha = .76: failing to reach .80 is likely, failing to reach .667 is not.
+    assert first["below"][0.8] > 0.5 > first["below"][0.667]
+    assert krippendorff_alpha_ci(HK_MATRIX, "ordinal", n_boot=2000, seed=5) == (
+        first["alpha"],
+        first["low"],
+        first["high"],
+    )
+
+
+def test_krippendorff_bootstrap_from_binary_coincidences_matches_the_matrix_route():
+    # The first value seen is 0, so both routes index the values alike (0, then 1).
+    matrix = [[0, 1, 1, 1, 0, 0, 1, None], [0, 1, 0, 1, 0, 1, 1, 1], [0, 1, 0, 1, 0, 0, 1, 1]]
+    totals = [0.0, 0, 0]
+    for unit in zip(*matrix, strict=True):
+        for i, value in enumerate(binary_unit_counts(unit)):
+            totals[i] += value
+    from_counts = krippendorff_bootstrap_from_coincidences(
+        binary_coincidences(*totals), [0, 1], "nominal", n_coders=3, n_boot=500, seed=9
+    )
+    from_matrix = krippendorff_alpha_bootstrap(matrix, "nominal", n_boot=500, seed=9)
+    assert from_counts["alpha"] == pytest.approx(from_matrix["alpha"], abs=1e-12)
+    assert from_counts["pairs"] == from_matrix["pairs"]
+    assert (from_counts["low"], from_counts["high"]) == pytest.approx(
+        (from_matrix["low"], from_matrix["high"]), abs=1e-9
+    )
+
+
+def test_krippendorff_bootstrap_when_alpha_is_undefined_or_perfect():
+    undefined = krippendorff_alpha_bootstrap([[1, 1, 1], [1, 1, 1]], n_boot=20)
+    assert math.isnan(undefined["alpha"]) and math.isnan(undefined["low"])
+    perfect = krippendorff_alpha_bootstrap([[0, 1, 0, 1], [0, 1, 0, 1]], n_boot=200, seed=1)
+    # No disagreement to draw: every replicate is 1, except those Krippendorff sets to 0
+    # because they drew a single value only (alpha undefined there).
+    assert perfect["alpha"] == 1.0
+    assert perfect["high"] == 1.0
