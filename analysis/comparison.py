@@ -489,6 +489,78 @@ def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
     return rows
 
 
+def post_codings_compared(
+    *, post, coder_ids: list[int], consensus_coder_id: int | None
+) -> list[dict]:
+    """Any number of coders' codings of one post, grouped by code and span: who coded it,
+    and whether every coder did ("agreed"), some did with others overlapping ("overlaps"),
+    or only some did ("k of n")."""
+    codings = list(
+        Coding.objects.filter(post=post, coder_id__in=coder_ids)
+        .select_related("code")
+        .order_by("start", "end", "id")
+    )
+    consensus = set()
+    if consensus_coder_id:
+        consensus = set(
+            Coding.objects.filter(post=post, coder_id=consensus_coder_id).values_list(
+                "code_id", "start", "end"
+            )
+        )
+    groups: dict[tuple, list] = defaultdict(list)
+    for coding in codings:
+        groups[(coding.code_id, coding.start, coding.end)].append(coding)
+    items = []
+    for (code_id, start, end), same in groups.items():
+        who = sorted({c.coder_id for c in same})
+        if len(who) == len(coder_ids):
+            status = "agreed"
+        elif any(
+            c.code_id == code_id and c.coder_id not in who and c.start < end and start < c.end
+            for c in codings
+        ):
+            status = "overlaps"
+        else:
+            status = f"{len(who)} of {len(coder_ids)}"
+        item = _item(same[0], "", status, [c.pk for c in same], consensus)
+        item["coders"] = who
+        items.append(item)
+    items.sort(key=lambda item: (item["start"], item["end"], item["code_name"]))
+    return items
+
+
+def disagreement_counts_many(*, project, coder_ids: list[int]) -> list[dict]:
+    """Per post that at least two of the coders coded: spans all of them coded alike, and
+    spans only some of them coded (the posts to look at first come first)."""
+    codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids).values_list(
+        "post_id", "code_id", "start", "end", "coder_id"
+    )
+    spans: dict[int, dict[tuple, set]] = defaultdict(lambda: defaultdict(set))
+    coders_of: dict[int, set] = defaultdict(set)
+    for post_id, code_id, start, end, coder_id in codings:
+        spans[post_id][(code_id, start, end)].add(coder_id)
+        coders_of[post_id].add(coder_id)
+    texts = dict(
+        Post.objects.filter(pk__in=[p for p, c in coders_of.items() if len(c) >= 2]).values_list(
+            "pk", "text"
+        )
+    )
+    rows = []
+    for post_id, text in texts.items():
+        counts = [len(who) for who in spans[post_id].values()]
+        rows.append(
+            {
+                "post": post_id,
+                "text": text[:120],
+                "coders": len(coders_of[post_id]),
+                "agreed": sum(1 for n in counts if n == len(coder_ids)),
+                "partly": sum(1 for n in counts if n < len(coder_ids)),
+            }
+        )
+    rows.sort(key=lambda r: (-r["partly"], r["post"]))
+    return rows
+
+
 def _match(mine: list, theirs: list, consensus: set) -> list[dict]:
     items, matched = [], set()
     for a in mine:

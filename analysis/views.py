@@ -105,11 +105,15 @@ def comparison_page(request, slug):
             p, k = row.get("percent"), row.get("kappa")
             # The kappa paradox: with a rare code, high agreement can come with a low kappa.
             row["paradox"] = p is not None and k is not None and p >= 0.9 and k < 0.4
-    per_post = []
+    per_post, per_post_many = [], []
     if result and len(chosen) == 2 and not groups:
         from .comparison import disagreement_counts
 
         per_post = disagreement_counts(project=project, coder_a=chosen[0], coder_b=chosen[1])
+    elif result and len(chosen) > 2 and not groups:
+        from .comparison import disagreement_counts_many
+
+        per_post_many = disagreement_counts_many(project=project, coder_ids=chosen)
     if result and request.GET.get("format") == "xlsx":
         return _xlsx_response(project, unit, result)
     if result and request.GET.get("format") == "posts-csv" and per_post:
@@ -140,6 +144,12 @@ def comparison_page(request, slug):
             reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/")
             + f"?a={chosen[0]}&b={chosen[1]}"
         )
+    elif len(chosen) > 2 and not groups:
+        drill = (
+            reverse("disagreement-page", args=[project.slug, 0]).replace("/0/", "/{post}/")
+            + "?"
+            + "&".join(f"coders={c}" for c in chosen)
+        )
     context = project_context(membership) | {
         "job": job,
         "heatmap_data": {"grid": (result or {}).get("heatmap"), "drill": drill},
@@ -148,6 +158,8 @@ def comparison_page(request, slug):
         "samples": project.samples.all(),
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "per_post": per_post,
+        "per_post_many": per_post_many,
+        "chosen_query": "&".join(f"coders={c}" for c in chosen),
         "coders": coders,
         "chosen": chosen,
         "unit": unit,
@@ -175,7 +187,7 @@ def disagreement_page(request, slug, pk):
     from coding_app.models import Code, Coding
     from corpus.models import Post
 
-    from .comparison import highlighted_segments, post_disagreements
+    from .comparison import highlighted_segments, post_codings_compared, post_disagreements
 
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     project = membership.project
@@ -184,6 +196,9 @@ def disagreement_page(request, slug, pk):
         coder_a, coder_b = int(request.GET.get("a", 0)), int(request.GET.get("b", 0))
     except ValueError:
         coder_a = coder_b = 0
+    many = list(dict.fromkeys(int(c) for c in request.GET.getlist("coders") if c.isdigit()))
+    if len(many) == 2:
+        (coder_a, coder_b), many = many, []
     consensus = coding_services.consensus_coder(project=project)
     if request.method == "POST":
         try:
@@ -210,25 +225,42 @@ def disagreement_page(request, slug, pk):
                 )
         except (ValidationError, ValueError, KeyError) as exc:
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        if many:
+            return redirect(f"{request.path}?" + "&".join(f"coders={c}" for c in many))
         return redirect(f"{request.path}?a={coder_a}&b={coder_b}")
-    items = post_disagreements(
-        post=post, coder_a=coder_a, coder_b=coder_b, consensus_coder_id=consensus.pk
-    )
-    layers = {}
-    for who, coder_id in (("a", coder_a), ("b", coder_b), ("consensus", consensus.pk)):
-        codings = Coding.objects.filter(post=post, coder_id=coder_id).select_related("code")
-        layers[who] = highlighted_segments(
-            post.text, [(c.start, c.end, c.code.colour) for c in codings]
-        )
     names = dict(
         Membership.objects.filter(project=project).values_list("user_id", "user__username")
     )
+
+    def layer(coder_id):
+        codings = Coding.objects.filter(post=post, coder_id=coder_id).select_related("code")
+        return highlighted_segments(post.text, [(c.start, c.end, c.code.colour) for c in codings])
+
+    if many:
+        items = post_codings_compared(post=post, coder_ids=many, consensus_coder_id=consensus.pk)
+        for item in items:
+            item["coder_names"] = ", ".join(names.get(c, "?") for c in item["coders"])
+        columns = [(names.get(c, "?"), layer(c)) for c in many]
+    else:
+        items = post_disagreements(
+            post=post, coder_a=coder_a, coder_b=coder_b, consensus_coder_id=consensus.pk
+        )
+        columns = [
+            (f"A: {names.get(coder_a, '?')}", layer(coder_a)),
+            (f"B: {names.get(coder_b, '?')}", layer(coder_b)),
+        ]
+    layers = {"consensus": layer(consensus.pk)}
     context = project_context(membership) | {
         "post": post,
         "items": items,
         "layers": layers,
         "a": coder_a,
         "b": coder_b,
+        "many": many,
+        "columns": columns,
+        "back_query": "&".join(f"coders={c}" for c in many)
+        if many
+        else f"coders={coder_a}&coders={coder_b}",
         "name_a": names.get(coder_a, "?"),
         "name_b": names.get(coder_b, "?"),
         "consensus_codings": Coding.objects.filter(post=post, coder=consensus).select_related(

@@ -442,3 +442,58 @@ def test_row_interval_is_krippendorffs_bootstrap_of_the_character_matrix(team):
     assert gap["alpha_below_min"] == expected["below"][0.8]
     sentence = methods_sentence(result, coder_names=["a", "b"])
     assert "Krippendorff's bootstrap, 1,000 samples" in sentence
+
+
+def test_three_coders_on_one_post_side_by_side_and_adjudicated(team, client):
+    from coding_app.models import Coding
+
+    code = code_create(project=team.project, name="Cost")
+    post = PostFactory(project=team.project, text="Fees are too high for most learners today.")
+    cora, cole, cleo = team.coders
+    for coder in (cora, cole, cleo):
+        coding_apply(post=post, code=code, coder=coder, start=0, end=4)  # all three
+    coding_apply(post=post, code=code, coder=cora, start=9, end=17)  # cora only
+    coding_apply(post=post, code=code, coder=cole, start=13, end=22)  # overlaps cora's
+    client.force_login(team.supervisor)
+    url = f"/p/study/agreement/posts/{post.pk}/?coders={cora.pk}&coders={cole.pk}&coders={cleo.pk}"
+    response = client.get(url)
+    assert response.status_code == 200
+    items = {(i["start"], i["end"]): i for i in response.context["items"]}
+    assert items[(0, 4)]["status"] == "agreed"
+    assert items[(0, 4)]["coder_names"] == "cora, cole, cleo"
+    assert items[(9, 17)]["status"] == "overlaps"
+    assert [label for label, _ in response.context["columns"]] == ["cora", "cole", "cleo"]
+    html = response.content.decode()
+    assert "3 coders on this post" in html
+    accepted = client.post(
+        url,
+        {
+            "code": code.pk,
+            "start": 9,
+            "end": 17,
+            "original_start": 9,
+            "original_end": 17,
+            "decision": "accept",
+            "codings": items[(9, 17)]["codings"],
+        },
+    )
+    assert accepted.status_code == 302 and "coders=" in accepted["Location"]
+    assert Coding.objects.filter(post=post, coder__username="consensus@study").count() == 1
+
+
+def test_per_post_list_for_three_coders(team):
+    from analysis.comparison import disagreement_counts_many
+
+    code = code_create(project=team.project, name="Cost")
+    cora, cole, cleo = team.coders
+    alike = PostFactory(project=team.project, text="All alike here.")
+    mixed = PostFactory(project=team.project, text="Only some coded this one.")
+    for coder in team.coders:
+        coding_apply(post=alike, code=code, coder=coder, start=0, end=3)
+    coding_apply(post=mixed, code=code, coder=cora, start=0, end=4)
+    coding_apply(post=mixed, code=code, coder=cole, start=5, end=9)
+    rows = disagreement_counts_many(project=team.project, coder_ids=[c.pk for c in team.coders])
+    assert [(r["post"], r["agreed"], r["partly"]) for r in rows] == [
+        (mixed.pk, 0, 2),
+        (alike.pk, 1, 0),
+    ]
