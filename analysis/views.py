@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from coding_app.access import has_role, project_access_by_slug
 from coding_app.models import Membership, Role
-from coding_app.selectors import code_tree, code_tree_flatten
+from coding_app.selectors import code_tree, code_tree_flatten, coders_with_consensus
 from coding_app.views import project_context
 from corpus.selectors import import_batch_list
 
@@ -37,9 +37,7 @@ def analysis_page(request, slug):
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "samples": project.samples.all(),
         "code_options": page_data["codes"],
-        "coders": Membership.objects.filter(project=project, role=Role.CODER).select_related(
-            "user"
-        ),
+        "coders": coders_with_consensus(membership=membership),
     }
     return render(request, "analysis/analysis.html", context)
 
@@ -57,9 +55,7 @@ def comparison_page(request, slug):
 
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     project = membership.project
-    coders = list(
-        Membership.objects.filter(project=project, role=Role.CODER).select_related("user")
-    )
+    coders = coders_with_consensus(membership=membership)
     chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [
         m.user_id for m in coders[:2]
     ]
@@ -93,7 +89,7 @@ def comparison_page(request, slug):
     names = {
         m.user_id: m.user.username
         for m in Membership.objects.filter(project=project).select_related("user")
-    }
+    } | {m.user_id: m.user.username for m in coders}
     if result:
         if groups:
             labels = [", ".join(names.get(c, "?") for c in g) for g in groups]

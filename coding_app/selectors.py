@@ -148,3 +148,25 @@ def memo_list(*, membership: Membership, post) -> list[Memo]:
     if not sees_all_codings(membership):
         memos = memos.filter(author_id=membership.user_id)
     return list(memos)
+
+
+def coders_with_consensus(*, membership: Membership, roles=("coder",)) -> list:
+    """The project's coders (membership rows) and, for those who see every coding, the
+    consensus layer as one more “coder” once it holds codings, so reports, quotes, text
+    analysis and comparisons can use it."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user_model
+
+    project = membership.project
+    rows = list(
+        Membership.objects.filter(project=project, role__in=roles)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    if sees_all_codings(membership):
+        consensus = get_user_model().objects.filter(username=f"consensus@{project.slug}"[:150])
+        user = consensus.first()
+        if user is not None and Coding.objects.filter(coder=user, post__project=project).exists():
+            rows.append(SimpleNamespace(user_id=user.pk, user=user, role="consensus"))
+    return rows

@@ -188,9 +188,9 @@ def code_detail(request, slug, pk):
         node = node.parent
     sees_all = sees_all_codings(membership)
     coders = (
-        Membership.objects.filter(project=project, role__in=["coder", "supervisor", "admin"])
-        .select_related("user")
-        .order_by("user__username")
+        selectors.coders_with_consensus(
+            membership=membership, roles=("coder", "supervisor", "admin")
+        )
         if sees_all
         else []
     )

@@ -497,3 +497,28 @@ def test_per_post_list_for_three_coders(team):
         (mixed.pk, 0, 2),
         (alike.pk, 1, 0),
     ]
+
+
+def test_consensus_layer_is_offered_as_a_coder_except_to_blind_coders(team, client):
+    from coding_app.services import adjudication_decide
+
+    code = code_create(project=team.project, name="Cost")
+    post = PostFactory(project=team.project, text="Fees are too high for most learners today.")
+    coding, _ = coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=4)
+    adjudication_decide(
+        post=post,
+        code=code,
+        start=0,
+        end=4,
+        decision="accept",
+        source_codings=[coding.pk],
+        user=team.supervisor,
+    )
+    client.force_login(team.supervisor)
+    for url in ("/p/study/analysis/", f"/p/study/codes/{code.pk}/", "/p/study/agreement/"):
+        assert "consensus@study" in client.get(url).content.decode(), url
+    team.project.blind_coding = True
+    team.project.save()
+    client.force_login(team.coders[1])
+    assert "consensus@study" not in client.get(f"/p/study/codes/{code.pk}/").content.decode()
+    assert "consensus@study" not in client.get("/p/study/analysis/").content.decode()
