@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/grounded
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-test run worker test lint services chromium clean
+.PHONY: install install-test run worker test lint services chromium clean up down
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -58,6 +58,14 @@ services:
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The deployment's process set, natively (as docker-compose.yml in containers): gunicorn,
+# two Celery workers and the scheduler, against local PostgreSQL and Redis.
+up: install services
+	bin/up
+
+down:
+	bin/down
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

@@ -15,6 +15,8 @@ class AccessDenied(Exception):
 
 def memberships_load(user) -> dict[int, Membership]:
     """All the user's memberships (with their projects), read once per request."""
+    if not user.is_authenticated:
+        return {}
     if not getattr(user, "_grounded_memberships_all", False):
         user._grounded_memberships = {
             m.project_id: m for m in Membership.objects.filter(user=user).select_related("project")

@@ -67,6 +67,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler500 = "coding_app.views.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

@@ -26,6 +26,33 @@ from .services.codebook_csv import csv_safe
 POSTS_PER_PAGE = 25
 
 
+def server_error(request):
+    """The 500 handler: a database that does not answer is a 503 (try again), not a bug.
+
+    Rendered without the request context, since the user and session need the database.
+    """
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.template import loader
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        status, title = 503, "Grounded is briefly unavailable"
+        message = "The database is not answering (a restart or an upgrade); try again in a moment."
+    else:
+        status, title = 500, "Something went wrong"
+        message = "The error has been logged. Try again, or tell the project's admin."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "errors": {}}, status=status)
+    else:
+        html = loader.get_template("503.html").render({"title": title, "message": message})
+        response = HttpResponse(html, status=status)
+    if status == 503:
+        response["Retry-After"] = "5"
+    return response
+
+
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -179,9 +179,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How often the scheduler looks for jobs left behind by a dead worker.
+GROUNDED_SWEEP_SECONDS = float(os.environ.get("GROUNDED_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-imports": {"task": "corpus.import_batch_sweep_stale", "schedule": 60.0},
-    "sweep-stale-analyses": {"task": "analysis.analysis_sweep_stale", "schedule": 60.0},
+    "sweep-stale-imports": {
+        "task": "corpus.import_batch_sweep_stale",
+        "schedule": GROUNDED_SWEEP_SECONDS,
+    },
+    "sweep-stale-analyses": {
+        "task": "analysis.analysis_sweep_stale",
+        "schedule": GROUNDED_SWEEP_SECONDS,
+    },
 }
 # A job whose heartbeat is older than this is taken to belong to a dead worker.
 GROUNDED_JOB_STALE_SECONDS = int(os.environ.get("GROUNDED_JOB_STALE_SECONDS", "120"))
