@@ -161,3 +161,15 @@ def test_memos_on_a_coding_and_on_the_post(page, live_server, login, team, codeb
     # A click on the highlight lists its codings with the memo.
     page.locator("mark.hl").click()
     assert "Hiring managers" in page.locator("#coding-popover").inner_text()
+
+
+def test_codebook_change_reaches_an_open_post_page(page, live_server, login, team, codebook):
+    post = PostFactory(project=team.project, text="Employers value digital skills over degrees.")
+    services.coding_apply(post=post, code=codebook["soft"], coder=team.coder, start=16, end=30)
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/posts/{post.pk}/")
+    services.code_update(
+        code=codebook["soft"], user=team.supervisor, version=None, name="People skills"
+    )
+    page.locator("aside.codebook >> text=People skills").wait_for(timeout=LIVE_WAIT_MS)
+    assert "Skills › People skills" in page.locator("#coding-list").inner_text()

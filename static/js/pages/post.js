@@ -500,6 +500,42 @@ async function refreshCodes() {
   const walk = (node) => { flat.push(node); node.children.forEach(walk); };
   tree.forEach(walk);
   codes = new Map(flat.map((c) => [c.id, c]));
+  renderSidebar(tree);
+}
+
+// The codebook beside the post, redrawn when someone changes it.
+function renderSidebar(tree) {
+  const aside = document.querySelector("aside.codebook");
+  if (!aside) return;
+  aside.querySelectorAll(":scope > ul.tree, :scope > p.empty").forEach((el) => el.remove());
+  if (!tree.length) {
+    const empty = document.createElement("p");
+    empty.className = "empty";
+    empty.textContent = "No codes yet.";
+    aside.appendChild(empty);
+    return;
+  }
+  const build = (nodes) => {
+    const ul = document.createElement("ul");
+    for (const node of nodes) {
+      const li = document.createElement("li");
+      li.className = `tree-node level-${node.level}`;
+      const link = document.createElement("a");
+      link.href = data.code_url.replace("/0/", `/${node.id}/`);
+      link.title = node.definition || "";
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = node.colour;
+      link.append(swatch, node.name);
+      li.appendChild(link);
+      if (node.children.length) li.appendChild(build(node.children));
+      ul.appendChild(li);
+    }
+    return ul;
+  };
+  const root = build(tree);
+  root.className = "tree";
+  aside.appendChild(root);
 }
 
 async function refreshCodings() {
