@@ -1,8 +1,10 @@
 """Analysis jobs: request (or reuse) a query, run it in a worker, and act on its results."""
 
+import functools
 import hashlib
 import json
 import logging
+import sys
 import time
 import unicodedata
 from collections import Counter
@@ -20,8 +22,9 @@ from corpus.selectors import post_visible_q
 
 from .models import AnalysisJob, StopWord, SynonymGroup, TokenCounts
 from .text.frequency import count_tokens, word_frequency
-from .text.kwic import keyword_in_context
+from .text.kwic import find_occurrences, keyword_in_context
 from .text.stopwords import load_stopwords
+from .text.tokenize import word_counts
 from .text.wordtree import word_tree
 
 logger = logging.getLogger(__name__)
@@ -347,11 +350,18 @@ def _run(job: AnalysisJob) -> dict:
             counts = Counter(cached.counts)
         else:
             counts = Counter()
+            batch: list[str] = []
             for _doc_id, text in rows.iterator(chunk_size=READ_CHUNK):
-                counts.update(count_tokens(text, grouping=counting))
+                if counting == "exact":
+                    batch.append(text)  # counted a chunk at a time: one scan per chunk
+                else:
+                    counts.update(count_tokens(text, grouping=counting))
                 done += 1
                 if done % READ_CHUNK == 0:
+                    counts.update(word_counts(batch))
+                    batch = []
                     progress()
+            counts.update(word_counts(batch))
             TokenCounts.objects.filter(project=job.project, scope_key=scope_key).delete()
             TokenCounts.objects.create(
                 project=job.project,
@@ -382,10 +392,30 @@ def _run(job: AnalysisJob) -> dict:
         }
 
     docs = _docs_mentioning(_narrow(job, rows, params).iterator(chunk_size=READ_CHUNK), params)
-    tree = word_tree(docs, params["root"], depth=params["depth"], grouping=_grouping(params))
+    # One pass over the texts finds the root; the tree and the KWIC lines share it. For exact
+    # roots the texts were kept by a substring test already, so no second word-count test.
+    occurrences = list(
+        find_occurrences(
+            docs,
+            params["root"],
+            grouping=_grouping(params),
+            quick_check=params["grouping"] != "exact",
+        )
+    )
+    tree = word_tree(
+        docs,
+        params["root"],
+        depth=params["depth"],
+        grouping=_grouping(params),
+        occurrences=occurrences,
+    )
     texts = dict(docs)
     lines = keyword_in_context(
-        docs, params["root"], width=params["width"], grouping=_grouping(params)
+        docs,
+        params["root"],
+        width=params["width"],
+        grouping=_grouping(params),
+        occurrences=occurrences,
     )
     posts = _post_of_document(job, [line.doc_id for line in lines[:KWIC_LIMIT]])
     _trim_occurrences(tree["right"], texts)
@@ -408,16 +438,40 @@ def _run(job: AnalysisJob) -> dict:
     }
 
 
+@functools.cache
+def _ascii_lookalikes() -> str:
+    """A regex class of every non-ASCII character that NFKC and case folding turn into (or
+    into text holding) ASCII letters or digits: 𝗦, ﬁ, Ｋ, ², ß… (about 1,400 code points)."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        if folded != char and any(c.isascii() and c.isalnum() for c in folded):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+
+
 def _narrow(job: AnalysisJob, rows, params: dict):
-    """Let the database skip texts that cannot hold an exact root: those whose plain text
-    lacks its first word. Texts with any non-ASCII character are all kept (𝗦𝗞𝗜𝗟𝗟𝗦, don’t),
-    and the exact test follows in Python."""
+    """Let the database skip texts that cannot hold an exact root: those whose text lacks
+    its first word. A text can still hold an ASCII word written with look-alikes (𝗦𝗞𝗜𝗟𝗟𝗦,
+    ﬁ ligatures, full-width letters) or with ’ and ‐ for ' and -: such texts are kept too,
+    and the exact test follows in Python. Emoji and accents no longer keep a text."""
     if params["grouping"] != "exact":
         return rows
     field = "quote" if job.params["scope"] in ("code", "coder") else "text"
     first = params["root"].split()[0]
+    if not first.isascii():
+        return rows.filter(
+            Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"})
+        )
+    lookalikes = _ascii_lookalikes() + ("\u2019\u2010" if set(first) & set("'-") else "")
     return rows.filter(
-        Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"})
+        Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": f"[{lookalikes}]"})
     )
 
 

@@ -80,6 +80,7 @@ def find_occurrences(
     *,
     grouping: Grouping = "exact",
     options: TokenizeOptions = DEFAULT,
+    quick_check: bool = True,
 ) -> Iterator[Occurrence]:
     """Every occurrence of ``keyword`` in ``docs`` (``(doc_id, text)`` pairs), in order.
 
@@ -87,7 +88,8 @@ def find_occurrences(
     matched on consecutive words of one sentence (a phrase never spans a sentence end).
     With ``grouping="stem"`` words match by Snowball stem; with a synonym mapping a keyword
     that is a member or label of a group matches every member of that group. Matches are
-    leftmost-longest and never overlap.
+    leftmost-longest and never overlap. ``quick_check=False`` skips the word-count test that
+    rules out texts without the keyword, for callers that already kept only likely texts.
     """
     phrases, key_of = _resolve(keyword, grouping, options)
     matcher = PhraseMatcher(phrases)
@@ -95,9 +97,10 @@ def find_occurrences(
     for doc_id, text in docs:
         # Most texts lack the keyword: a plain word count rules them out several times
         # faster than locating every token.
-        present = word_counts((text,), options).keys()
-        if first_words.isdisjoint(map(key_of, present) if key_of else present):
-            continue
+        if quick_check:
+            present = word_counts((text,), options).keys()
+            if first_words.isdisjoint(map(key_of, present) if key_of else present):
+                continue
         found = tokens(text, options)
         keys = [token.word for token in found]
         if key_of is not None:
@@ -115,8 +118,12 @@ def keyword_in_context(
     width: int = 5,
     grouping: Grouping = "exact",
     options: TokenizeOptions = DEFAULT,
+    occurrences: Iterable[Occurrence] | None = None,
 ) -> list[KwicLine]:
     """A KWIC line per occurrence of ``keyword`` (see ``find_occurrences`` for matching).
+
+    ``occurrences``, when given, are the already found occurrences (a word tree of the same
+    keyword shares them, so the texts are read once); ``docs`` is then not read.
 
     ``left`` and ``right`` are the original text from up to ``width`` words before the
     match and to up to ``width`` words after it, whitespace next to the keyword trimmed.
@@ -126,7 +133,9 @@ def keyword_in_context(
     """
     width = max(width, 0)
     lines: list[KwicLine] = []
-    for occ in find_occurrences(docs, keyword, grouping=grouping, options=options):
+    if occurrences is None:
+        occurrences = find_occurrences(docs, keyword, grouping=grouping, options=options)
+    for occ in occurrences:
         found, text = occ.found, occ.text
         start, end = found[occ.first].start, found[occ.last - 1].end
         left_from = max(occ.first - width, 0)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from analysis.text.frequency import Grouping, synonym_members
-from analysis.text.kwic import find_occurrences
+from analysis.text.kwic import Occurrence, find_occurrences
 from analysis.text.tokenize import DEFAULT, TokenizeOptions, words
 
 __all__ = ["word_tree"]
@@ -42,6 +42,7 @@ def word_tree(
     grouping: Grouping = "exact",
     options: TokenizeOptions = DEFAULT,
     max_children: int | None = None,
+    occurrences: Iterable[Occurrence] | None = None,
 ) -> dict[str, Any]:
     """The word tree of ``root`` in ``docs`` (``(doc_id, text)`` pairs), as NVivo draws it.
 
@@ -61,7 +62,8 @@ def word_tree(
     The top node of each side has phrase "" and counts every occurrence of the root.
     Phrases are normalised words joined by spaces; branch words are never stemmed. The
     result's ``root`` is the root as matched: its normalised words, the synonym group
-    label, or, for stem grouping, the most frequent matched form.
+    label, or, for stem grouping, the most frequent matched form. ``occurrences``, when
+    given, are the root's occurrences already found (``docs`` is then not read).
     """
     right, left = _Node(), _Node()
     forms: Counter[str] = Counter()
@@ -69,7 +71,9 @@ def word_tree(
     label = " ".join(target)
     if isinstance(grouping, Mapping):
         label = synonym_members(grouping, options).get(target, label)
-    for occ in find_occurrences(docs, root, grouping=grouping, options=options):
+    if occurrences is None:
+        occurrences = find_occurrences(docs, root, grouping=grouping, options=options)
+    for occ in occurrences:
         lo, hi = occ.sentence_tokens
         key = (occ.doc_id, *occ.sentence)
         found = occ.found

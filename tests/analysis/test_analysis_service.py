@@ -275,3 +275,17 @@ def test_attribute_scope_needs_name_and_value(team, api_for):
         format="json",
     )
     assert response.status_code == 400 and "attribute" in response.json()["errors"]
+
+
+def test_word_tree_finds_ligatures_and_full_width_letters_past_the_database_filter(
+    team, django_capture_on_commit_callbacks
+):
+    PostFactory(project=team.project, text="Update your proﬁle today 🎉.")
+    PostFactory(project=team.project, text="ＰＲＯＦＩＬＥ views went up.")
+    PostFactory(project=team.project, text="A Profile matters. Café résumé 🎓.")
+    PostFactory(project=team.project, text="Café résumé 🎓 with no such word.")
+    job, _ = run(
+        team, team.coder, "wordtree", {"root": "profile"}, django_capture_on_commit_callbacks
+    )
+    assert job.result["tree"]["count"] == 3
+    assert job.result["kwic_total"] == 3

@@ -130,3 +130,25 @@ def test_count_words_counts_numbers_but_not_urls_emails_mentions():
 
 def test_count_words_returns_zero_for_empty_text():
     assert count_words("") == 0
+
+
+def test_word_counts_ascii_fast_path_finds_exactly_the_words_of_words():
+    # Pure-ASCII texts are counted by an ASCII-only pattern; it must agree with `words`
+    # on URLs, e-mails, mentions, joiners, digit groups and the \x1c-\x1f separators
+    # (whitespace to Unicode regexes, not to ASCII ones).
+    import random
+    from collections import Counter
+
+    from analysis.text.tokenize import word_counts, words
+
+    rng = random.Random(7)
+    alphabet = " \t\n\x1c\x1fab-'.,09@:/hHwWlL_+XyZ.com"
+    starts = ["", "http://a.b/x\x1cy ", "www.x.y ", "lnkd.in/ab ", "me@x.com ", "@bob ", "1,000.5 "]
+    texts = [
+        rng.choice(starts) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for _ in range(3000)
+    ]
+    for text in texts:
+        assert word_counts([text]) == Counter(words(text)), repr(text)
+    mixed = [*texts, "Café 𝗦𝗞𝗜𝗟𝗟𝗦 don’t", "naïve résumé"]
+    assert word_counts(mixed) == Counter(w for t in mixed for w in words(t))
