@@ -3,7 +3,8 @@ with the real middleware, authentication, access checks and coding services in t
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/grounded_bench .venv/bin/python bench/coding_load.py
       [--seconds 60] (each coding scenario)   [--baseline-seconds 15] (each /healthz baseline)
-      [--workers 3 --worker-class gthread --threads 4] (gunicorn)   [--client-procs 2]
+      [--workers 5 --worker-class sync --threads 1] (gunicorn)   [--client-procs 2]
+      [--scenarios abc] (which to run)   [--no-feed] ((c) without the change-feed polling)
 
 Three bounded loads on loopback, each beside a baseline of the same shape against /healthz
 (a minimal Django view doing SELECT 1: the framework floor):
@@ -11,12 +12,15 @@ Three bounded loads on loopback, each beside a baseline of the same shape agains
   (b) 20 coders applying and removing codings with no pause (DRF token);
   (c) 50 coders, each logged in through /login/ with a session like the browser: about once a
       second each applies a coding (session + CSRF header, as static/js/lib/api.js does), and
-      every third second first opens the next post of their queue (the real post page).
+      every third second first opens the next post of their queue (the real post page); the
+      open page polls the project's change feed every 2.5 s as static/js/pages/post.js does
+      (--no-feed leaves that out).
 Each prints requests/s, codings/s, apply latency p50/p95/p99, errors, and then checks in the
 database that every acknowledged coding is there (and unchanged), every acknowledged removal is
 gone, and no span is stored twice. Targets are printed beside the figures; nothing is asserted.
-The load generator (processes × threads, one keep-alive connection per simulated user) shares
-the machine's cores with gunicorn and PostgreSQL.
+The load generator (stdlib only: processes x threads, one HTTP/1.1 connection per simulated
+user) shares the machine's cores with gunicorn and PostgreSQL; each run prints the CPU that
+each of them used, and that of any other process on the machine.
 """
 
 import argparse
@@ -24,6 +28,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -43,8 +48,9 @@ SLUG = "bench-coding"
 POSTS, THEMES, CODES_PER_THEME, CODERS, ASSIGNED = 200, 3, 5, 50, 20
 PASSWORD = "bench-coding-password-1"
 EXAMPLES = 5  # error examples kept per process
+POLL_SECONDS = 2.5  # static/js/pages/post.js polls the project's change feed this often
 
-# name, users, shape, auth, target description, target check on the result row
+# name, simulated users, load shape, authentication
 SCENARIOS = [
     ("(a) one coder, back to back", 1, "apply", "token"),
     ("(b) 20 coders, apply+remove", 20, "churn", "token"),
@@ -198,10 +204,33 @@ def verify(project, acked: dict, removed: set) -> dict:
     )
     dup = spans.annotate(n=Count("id")).filter(n__gt=1).count()
     total = Coding.objects.filter(post__project=project).count()
-    return {"lost": len(lost), "kept": kept, "dup": dup, "extra": total - len(rows), "live": len(live)}
+    return {
+        "lost": len(lost),
+        "kept": kept,
+        "dup": dup,
+        "extra": total - len(rows),
+        "live": len(live),
+    }
 
 
 # --- gunicorn ------------------------------------------------------------------------------
+
+
+def code_version() -> str:
+    """The commit measured, and whether the work tree had changes on top of it."""
+    try:
+        head = subprocess.run(
+            ["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown (no git)"
+    return f"{head[:90]}" + (" + uncommitted changes" if dirty else "")
 
 
 def free_port() -> int:
@@ -237,7 +266,9 @@ def gunicorn_start(args, port: int, log) -> subprocess.Popen:
         "PYTHONUNBUFFERED": "1",
     }
     print("gunicorn: " + " ".join(command[2:]))
-    print("          DJANGO_SETTINGS_MODULE=coding_app.settings.local DEBUG=0 DATABASE_CONN_MAX_AGE=60")
+    print(
+        "          DJANGO_SETTINGS_MODULE=coding_app.settings.local DEBUG=0 DATABASE_CONN_MAX_AGE=60"
+    )
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -266,6 +297,40 @@ def gunicorn_stop(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def cpu_seconds(server: subprocess.Popen) -> dict:
+    """CPU time so far of gunicorn's workers and of every PostgreSQL process (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: int) -> float:
+        """utime + stime, plus cutime + cstime: children that ended (a PostgreSQL backend
+        closed by CONN_MAX_AGE, a restarted worker) stay counted in their parent."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return sum(int(v) for v in fields[11:15]) / tick
+
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    postgres = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    postgres += used(int(entry.name))
+            except OSError:
+                pass
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(fields[:8]) - fields[3] - fields[4]) / tick  # all but idle and iowait
+    return {
+        "gunicorn": used(server.pid) + sum(used(int(pid)) for pid in children),
+        "postgres": postgres,
+        "busy": busy,
+    }
 
 
 # --- load generator (stdlib only; runs in spawned processes) ---------------------------------
@@ -307,6 +372,9 @@ class UserRun:
         self.apply_ms: list[float] = []
         self.open_ms: list[float] = []
         self.remove_ms: list[float] = []
+        self.poll_ms: list[float] = []
+        self.feed_changes = 0
+        self.since: int | None = None
         self.examples: list[str] = []
         self.acked: dict[int, tuple] = {}
         self.removed: set[int] = set()
@@ -364,7 +432,25 @@ class UserRun:
         status, data, ms = self.timed("GET", path)
         self.open_ms.append(ms)
         if status != 200:
-            self.error(f"GET {path}", status, data)
+            return self.error(f"GET {path}", status, data)
+        since = re.search(rb'"since": (\d+)', data)  # the page's change-feed position
+        if since is None:
+            return self.error(f"GET {path}: no change-feed position in the page", status, b"")
+        self.since = int(since.group(1))
+
+    def poll(self) -> None:
+        """The post page's live update: the change feed after `since`, page by page."""
+        while self.since is not None:
+            path = f"/api/projects/{SLUG}/changes/?since={self.since}"
+            status, data, ms = self.timed("GET", path)
+            self.poll_ms.append(ms)
+            if status != 200:
+                return self.error(f"GET {path}", status, data)
+            feed = json.loads(data)
+            self.since = feed["latest"]
+            self.feed_changes += len(feed["changes"])
+            if not feed["more"]:
+                return
 
     def probe(self, into: list[float]) -> None:
         """The baseline's request: GET /healthz (a Django view doing SELECT 1)."""
@@ -408,6 +494,8 @@ class UserRun:
                 "apply_ms",
                 "open_ms",
                 "remove_ms",
+                "poll_ms",
+                "feed_changes",
                 "examples",
                 "acked",
                 "removed",
@@ -415,7 +503,8 @@ class UserRun:
         }
 
 
-def user_loop(run: UserRun, shape: str, baseline: bool, start_at: float, end_at: float) -> None:
+def user_loop(run: UserRun, job: dict, start_at: float, end_at: float) -> None:
+    shape, baseline, feed = job["shape"], job["baseline"], job["feed"]
     rng = run.rng
     time.sleep(max(0.0, start_at - time.monotonic()))
     if shape in ("apply", "churn"):  # no pause
@@ -433,12 +522,22 @@ def user_loop(run: UserRun, shape: str, baseline: bool, start_at: float, end_at:
                 else:
                     run.apply()
         return
-    # paced: about one coding a second; every third tick opens the next post first
-    tick, next_at = 0, start_at + rng.random()
-    while next_at < end_at:
-        time.sleep(max(0.0, next_at - time.monotonic()))
-        if tick % 3 == 0:
-            run.post_at = tick // 3
+    # paced: about one coding a second; every third second opens the next post first (each
+    # user is on a post page already, opened before the clock started, at its own phase);
+    # with the feed, the open page also polls the change feed every POLL_SECONDS
+    phase, tick, next_at = rng.randrange(3), 0, start_at + rng.random()
+    next_poll = start_at + rng.random() * POLL_SECONDS if feed else float("inf")
+    while min(next_at, next_poll) < end_at:
+        time.sleep(max(0.0, min(next_at, next_poll) - time.monotonic()))
+        if next_poll <= next_at:
+            if baseline:
+                run.probe(run.poll_ms)
+            else:
+                run.poll()
+            next_poll = max(next_poll + POLL_SECONDS, time.monotonic())  # no catching up
+            continue
+        if (tick + phase) % 3 == 2:
+            run.post_at += 1
             if baseline:
                 run.probe(run.open_ms)
             else:
@@ -454,7 +553,7 @@ def user_loop(run: UserRun, shape: str, baseline: bool, start_at: float, end_at:
 
 def load_process(port, job, specs, codes, seed, ready, go, start_value, results) -> None:
     """One generator process: a thread and a keep-alive connection per simulated user."""
-    shape, auth, baseline, seconds = job["shape"], job["auth"], job["baseline"], job["seconds"]
+    auth, baseline, seconds = job["auth"], job["baseline"], job["seconds"]
     runs = []
     for n, spec in enumerate(specs):
         headers = {"Authorization": f"Token {spec['token']}"} if auth == "token" else {}
@@ -465,6 +564,10 @@ def load_process(port, job, specs, codes, seed, ready, go, start_value, results)
     def prepare(i):
         if auth == "session" and not baseline:
             prepared[i] = runs[i].login()
+            if prepared[i]:  # the first post of the queue is open when the clock starts
+                runs[i].open_post()
+                prepared[i] = not runs[i].errors
+                runs[i].requests, runs[i].open_ms = 0, []
 
     threads = [threading.Thread(target=prepare, args=(i,)) for i in range(len(runs))]
     for t in threads:
@@ -476,7 +579,7 @@ def load_process(port, job, specs, codes, seed, ready, go, start_value, results)
     start_at = start_value.value
     end_at = start_at + seconds
     threads = [
-        threading.Thread(target=user_loop, args=(run, shape, baseline, start_at, end_at))
+        threading.Thread(target=user_loop, args=(run, job, start_at, end_at))
         for run, ok in zip(runs, prepared, strict=True)
         if ok
     ]
@@ -493,6 +596,8 @@ def load_process(port, job, specs, codes, seed, ready, go, start_value, results)
         "apply_ms": [],
         "open_ms": [],
         "remove_ms": [],
+        "poll_ms": [],
+        "feed_changes": 0,
         "examples": [],
         "acked": {},
         "removed": set(),
@@ -507,16 +612,19 @@ def load_process(port, job, specs, codes, seed, ready, go, start_value, results)
                 merged[key].update(value)
     merged["examples"] = merged["examples"][:EXAMPLES]
     merged["finished"] = finished
+    merged["generator_cpu"] = time.process_time()
     results.put(merged)
 
 
-def run_load(port, *, shape, auth, users, seconds, baseline, specs, codes, procs) -> dict:
+def run_load(
+    server, port, *, shape, auth, users, seconds, baseline, specs, codes, procs, feed=False
+) -> dict:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     start_value = ctx.Value("d", 0.0)
-    job = {"shape": shape, "auth": auth, "baseline": baseline, "seconds": seconds}
+    job = {"shape": shape, "auth": auth, "baseline": baseline, "seconds": seconds, "feed": feed}
     procs = max(1, min(procs, users))
     chunks = [specs[i:users:procs] for i in range(procs)]
     workers = [
@@ -531,9 +639,11 @@ def run_load(port, *, shape, auth, users, seconds, baseline, specs, codes, procs
         for w in workers:
             w.start()
         prepared = sum(ready.get(timeout=300) for _ in workers)
+        cpu_before = cpu_seconds(server)
         start_value.value = time.monotonic() + 0.3
         go.set()
         parts = [results.get(timeout=seconds + 120) for _ in workers]
+        cpu_after = cpu_seconds(server)
         for w in workers:
             w.join(timeout=30)
     finally:
@@ -546,13 +656,17 @@ def run_load(port, *, shape, auth, users, seconds, baseline, specs, codes, procs
         for key, value in part.items():
             if key == "finished":
                 total[key] = max(total[key], value)
-            elif isinstance(value, (int, list)):
+            elif isinstance(value, (int, float, list)):
                 total[key] += value
             else:
                 total[key].update(value)
     total["examples"] = total["examples"][:EXAMPLES]
     total["elapsed"] = max(total["finished"] - start_value.value, 1e-9)
     total["errors"] += users - prepared  # users that could not log in did not run
+    total["cpu"] = {k: max(0.0, cpu_after[k] - cpu_before[k]) for k in cpu_after}
+    total["cpu"]["generator"] = total.pop("generator_cpu")  # includes its log-in phase
+    busy = total["cpu"].pop("busy")
+    total["cpu"]["other processes"] = max(0.0, busy - sum(total["cpu"].values()))
     return total
 
 
@@ -568,7 +682,7 @@ def percentile(values: list[float], q: float) -> float:
 
 HEADER = (
     f"{'run':<32} {'users':>5} {'s':>4} {'req/s':>8} {'codings/s':>9} {'p50 ms':>7} "
-    f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5}  {'target':<18} met"
+    f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'lost':>5}  {'target':<28} met"
 )
 
 
@@ -591,7 +705,7 @@ def row(name, users, result, check=None, target="", baseline=False) -> dict:
     print(
         f"{name:<32} {users:>5} {result['elapsed']:>4.0f} {figures['req_s']:>8.0f} {codings:>9} "
         f"{figures['p50']:>7.1f} {figures['p95']:>7.1f} {figures['p99']:>7.1f} "
-        f"{result['errors']:>6} {lost!s:>5}  {target:<18} {met}"
+        f"{result['errors']:>6} {lost!s:>5}  {target:<28} {met}"
     )
     return figures
 
@@ -603,13 +717,26 @@ def detail(result, check=None) -> None:
             f"post page p50/p95 {percentile(result['open_ms'], 50):.1f}/"
             f"{percentile(result['open_ms'], 95):.1f} ms ({len(result['open_ms'])} opened)"
         )
+    if result["poll_ms"]:
+        bits.append(
+            f"change feed p50/p95 {percentile(result['poll_ms'], 50):.1f}/"
+            f"{percentile(result['poll_ms'], 95):.1f} ms ({len(result['poll_ms'])} polls"
+            + (f", {result['feed_changes']} changes received)" if result["applies"] else ")")
+        )
     if result["remove_ms"]:
         bits.append(
             f"remove p50/p95 {percentile(result['remove_ms'], 50):.1f}/"
             f"{percentile(result['remove_ms'], 95):.1f} ms"
         )
+    cores = (os.cpu_count() or 1) * result["elapsed"] / 100
+    bits.append(
+        "CPU (% of all cores): "
+        + ", ".join(f"{k} {v / cores:.0f}%" for k, v in result["cpu"].items())
+    )
     if check is not None:
         bits.append(
+            f"applies {result['applies'] / result['elapsed']:.0f}/s, removes "
+            f"{result['removes'] / result['elapsed']:.0f}/s; "
             f"{result['applies']} applies and {result['removes']} removes acknowledged; "
             f"{check['live']} live codings checked: {check['lost']} missing or changed, "
             f"{check['kept']} removed but still there, {check['dup']} duplicated spans, "
@@ -625,10 +752,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60, help="each coding scenario")
     parser.add_argument("--baseline-seconds", type=float, default=15, help="each /healthz run")
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
+    # gunicorn's own advice for 2 cores, (2 x cores) + 1 sync workers: measured here against
+    # 3 x 4 and 4 x 2 gthread workers, it gave the same throughput and much shorter tails (with
+    # threads a CPU-bound request shares its worker's GIL, and a keep-alive connection stays
+    # with the worker that accepted it); `--worker-class gthread --threads 4` tries threads
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--scenarios", default="abc", help="which of a, b, c to run")
+    parser.add_argument(
+        "--no-feed",
+        action="store_true",
+        help="(c) without the open page's change-feed polling (every 2.5 s, as post.js does)",
+    )
     args = parser.parse_args()
 
     ensure_database()
@@ -646,18 +783,33 @@ def main() -> None:
     try:
         wait_healthy(port, server)
         print(
-            f"load generator: {args.client_procs} processes x threads, one keep-alive "
-            f"connection per simulated user, on {os.cpu_count()} cores shared with the server"
+            f"load generator: {args.client_procs} processes x threads, one HTTP/1.1 connection "
+            "per simulated user"
+            + (
+                " (sync workers close it after each response: a new loopback connection per "
+                "request)"
+                if args.worker_class == "sync"
+                else " (kept alive)"
+            )
+            + f"; {os.cpu_count()} cores shared by the server, PostgreSQL and the generator"
         )
+        print(f"code: {code_version()}")
         print(
             f"scenarios {args.seconds:.0f} s each; /healthz baselines {args.baseline_seconds:.0f} s "
             "each, same users and shape (apply latency = the /healthz request)\n"
         )
+        warm = {"shape": "churn", "auth": "token", "users": 6, "specs": specs, "codes": codes}
+        run_load(server, port, **warm, seconds=3, baseline=False, procs=1)
+        print("warm-up: 3 s of applies and removes by 6 coders, not counted\n")
         print(HEADER)
         print("-" * len(HEADER))
         for name, users, shape, auth in SCENARIOS:
+            if name[1] not in args.scenarios:
+                continue
             common = {"shape": shape, "auth": auth, "users": users, "specs": specs, "codes": codes}
+            common["feed"] = shape == "paced" and not args.no_feed
             base = run_load(
+                server,
                 port,
                 **common,
                 seconds=args.baseline_seconds,
@@ -667,6 +819,7 @@ def main() -> None:
             codings_clear(project)
             connections.close_all()
             result = run_load(
+                server,
                 port,
                 **common,
                 seconds=args.seconds,
@@ -684,7 +837,10 @@ def main() -> None:
             "codings/s counts acknowledged coding writes (applies + removes); lost counts "
             "acknowledged codings missing or changed, removed ones still there, and duplicated "
             "spans. (c) logs in through /login/ and uses the session + CSRF header like the "
-            "browser; (a) and (b) use DRF tokens."
+            "browser"
+            + ("" if args.no_feed else ", and polls the change feed like the open page")
+            + "; (a) and (b) use DRF tokens. CPU: gunicorn, PostgreSQL and the load generator "
+            "share the cores; other processes are everything else running on the machine."
         )
     except KeyboardInterrupt:
         print("interrupted")

@@ -82,8 +82,12 @@ def may_code_post(membership: Membership, post) -> bool:
         return True
     from .models import Assignment
 
-    queue = Assignment.objects.filter(coder_id=membership.user_id, post__project=membership.project)
-    return not queue.exists() or queue.filter(post=post).exists()
+    # The usual case, a post of the coder's queue, costs one query.
+    if Assignment.objects.filter(coder_id=membership.user_id, post=post).exists():
+        return True
+    return not Assignment.objects.filter(
+        coder_id=membership.user_id, post__project=membership.project
+    ).exists()
 
 
 def may_create_codes(membership: Membership) -> bool:

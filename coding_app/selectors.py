@@ -121,9 +121,14 @@ def quote_list(
 CHANGE_PAGE = 500
 
 
-def change_list(*, membership: Membership, since: int = 0) -> list[Change]:
-    """The project's changes after `since`, as this member may see them (blind-aware)."""
+def change_list(
+    *, membership: Membership, since: int = 0, post_id: int | None = None
+) -> list[Change]:
+    """The project's changes after `since`, as this member may see them (blind-aware);
+    with `post_id`, coding changes of that post only (a post page needs no others)."""
     changes = Change.objects.filter(project_id=membership.project_id, id__gt=since)
+    if post_id is not None:
+        changes = changes.filter(Q(coding_id__isnull=True) | Q(post_id=post_id))
     if not sees_all_codings(membership):
         changes = changes.filter(Q(coder_id__isnull=True) | Q(coder_id=membership.user_id))
     return list(changes.select_related("user").order_by("id")[:CHANGE_PAGE])

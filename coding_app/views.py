@@ -15,7 +15,6 @@ from corpus import selectors as corpus_selectors
 from . import selectors, services
 from .access import (
     has_role,
-    may_code_post,
     may_create_codes,
     project_access_by_slug,
     sees_all_codings,
@@ -173,7 +172,8 @@ def post_detail(request, slug, pk):
         "code_url": reverse("code-page", args=[project.slug, 0]),
         "since": selectors.change_latest_id(project=project),
         "sees_all": sees_all_codings(membership),
-        "may_code": may_code_post(membership, post),
+        # Coders code their queue (any post without one); the queue is loaded above.
+        "may_code": has_role(membership, Role.SUPERVISOR) or not queue or post.pk in queue,
         "may_create_codes": may_create_codes(membership),
         "in_queue": queue_position is not None,
         "done": done_at is not None,

@@ -205,3 +205,40 @@ class MemoSerializer(serializers.Serializer):
     author = serializers.CharField(source="author.username", read_only=True)
     text = serializers.CharField(allow_blank=True, max_length=20_000)
     updated_at = serializers.DateTimeField(read_only=True)
+
+
+class CodingCreateSerializer(serializers.Serializer):
+    """What applying a coding takes (plain fields: the view looks the post and code up)."""
+
+    post = serializers.IntegerField(min_value=1)
+    code = serializers.IntegerField(min_value=1)
+    start = serializers.IntegerField(
+        min_value=0, help_text="Unicode code point offset into the post text (inclusive)."
+    )
+    end = serializers.IntegerField(
+        min_value=1, help_text="Unicode code point offset into the post text (exclusive)."
+    )
+    memo = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+
+
+def coding_data(coding, coder) -> dict:
+    """A coding as CodingSerializer shows it, built directly (the hot path of coding)."""
+    return {
+        "id": coding.pk,
+        "post": coding.post_id,
+        "code": coding.code_id,
+        "code_name": coding.code.name,
+        "code_colour": coding.code.colour,
+        "coder": {
+            "id": coder.pk,
+            "username": coder.username,
+            "first_name": coder.first_name,
+            "last_name": coder.last_name,
+        },
+        "start": coding.start,
+        "end": coding.end,
+        "quote": coding.quote,
+        "memo": coding.memo,
+        "created_at": serializers.DateTimeField().to_representation(coding.created_at),
+        "updated_at": serializers.DateTimeField().to_representation(coding.updated_at),
+    }

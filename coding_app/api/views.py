@@ -31,12 +31,14 @@ from .serializers import (
     CodeMoveSerializer,
     CodeSerializer,
     CodeSplitSerializer,
+    CodingCreateSerializer,
     CodingSerializer,
     ImportBatchCreateSerializer,
     ImportBatchSerializer,
     MemoSerializer,
     PostSerializer,
     ProjectSerializer,
+    coding_data,
 )
 
 PROJECT_PARAM = OpenApiParameter("project", str, description="Project slug")
@@ -87,7 +89,12 @@ class ProjectViewSet(
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", int, description="The last change id you saw")],
+        parameters=[
+            OpenApiParameter("since", int, description="The last change id you saw"),
+            OpenApiParameter(
+                "post", int, description="Only this post's coding changes (codebook changes all)"
+            ),
+        ],
         responses=ChangeSerializer(many=True),
     )
     @action(detail=True, methods=["get"], permission_classes=[ProjectRole])
@@ -102,14 +109,18 @@ class ProjectViewSet(
             since = max(int(request.query_params.get("since", 0)), 0)
         except ValueError:
             raise ValidationError({"since": ["A change id (a whole number)."]}) from None
-        changes = selectors.change_list(membership=membership, since=since)
-        latest = changes[-1].pk if changes else max(since, 0)
-        if not changes:
-            latest = max(since, selectors.change_latest_id(project=project))
+        post = request.query_params.get("post", "")
+        changes = selectors.change_list(
+            membership=membership, since=since, post_id=int(post) if post.isdigit() else None
+        )
+        more = len(changes) == selectors.CHANGE_PAGE
+        latest = changes[-1].pk if changes else since
+        if not more:  # past changes this member does not get (other posts, blind mode)
+            latest = max(latest, selectors.change_latest_id(project=project))
         return Response(
             {
                 "latest": latest,
-                "more": len(changes) == selectors.CHANGE_PAGE,
+                "more": more,
                 "changes": ChangeSerializer(changes, many=True).data,
             }
         )
@@ -449,37 +460,42 @@ class CodingViewSet(
     def project_of(self, obj):
         return obj.post.project
 
-    def get_serializer(self, *args, **kwargs):
-        serializer = super().get_serializer(*args, **kwargs)
-        if self.request and self.request.user.is_authenticated and "data" in kwargs:
-            ids = member_project_ids(self.request.user)
-            serializer.fields["post"].queryset = (
-                Post.objects.filter(project_id__in=ids)
-                .filter(post_visible_q())
-                .select_related("project")
-            )
-            serializer.fields["code"].queryset = Code.objects.filter(project_id__in=ids)
-        return serializer
-
+    @extend_schema(request=CodingCreateSerializer, responses={201: CodingSerializer})
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
+        """Apply a code to a span; the same request again returns 200 with the same coding."""
+        serializer = CodingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        membership = project_access(request.user, data["post"].project, min_role=Role.CODER)
-        if not may_code_post(membership, data["post"]):
+        ids = member_project_ids(request.user)
+        post = (
+            Post.objects.filter(project_id__in=ids, pk=data["post"])
+            .filter(post_visible_q())
+            .select_related("project")
+            .first()
+        )
+        code = Code.objects.filter(project_id__in=ids, pk=data["code"]).first()
+        errors = {}
+        if post is None:
+            errors["post"] = [f"No post {data['post']} in your projects."]
+        if code is None:
+            errors["code"] = [f"No code {data['code']} in your projects."]
+        if errors:
+            raise ValidationError(errors)
+        membership = project_access(request.user, post.project, min_role=Role.CODER)
+        if not may_code_post(membership, post):
             raise AccessDenied(
                 "This post is not in your queue: coders code the posts assigned to them."
             )
         coding, created = services.coding_apply(
-            post=data["post"],
-            code=data["code"],
+            post=post,
+            code=code,
             coder=request.user,
             start=data["start"],
             end=data["end"],
             memo=data.get("memo", ""),
         )
         return Response(
-            CodingSerializer(coding, context=self.get_serializer_context()).data,
+            coding_data(coding, request.user),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -394,3 +394,19 @@ def test_codebook_csv_defuses_formulas_and_still_round_trips(team, book):
     other = ProjectFactory()
     services.codebook_import_csv(project=other, text=text, user=None)
     assert Code.objects.get(project=other, name="Cost").definition == '=HYPERLINK("http://x")'
+
+
+def test_change_feed_for_one_post_leaves_out_other_posts_codings(team, api_for, post, book):
+    other = PostFactory(project=team.project, text="Another post about access and cost.")
+    url = f"/api/projects/{team.project.slug}/changes/"
+    start = api_for(team.coders[1]).get(url).json()["latest"]
+    here = apply(post, book["digital"], team.coders[0], 0, 9)
+    services.code_update(code=book["soft"], user=team.supervisor, version=None, colour="#123456")
+    apply(other, book["digital"], team.coders[0], 0, 7)
+    feed = api_for(team.coders[1]).get(f"{url}?since={start}&post={post.pk}").json()
+    assert [(c["kind"], c["coding"]) for c in feed["changes"]] == [
+        ("coding.add", here.pk),
+        ("code.update", None),
+    ]
+    # `latest` still moves past the other post's change, so it is not fetched again.
+    assert feed["latest"] == Change.objects.latest("id").pk

@@ -555,7 +555,7 @@ async function poll() {
   if (polling || document.hidden) return;
   polling = true;
   try {
-    const feed = await api(`${data.api.changes}?since=${since}`);
+    const feed = await api(`${data.api.changes}?since=${since}&post=${data.post.id}`);
     since = feed.latest;
     let redraw = false;
     let codebook = false;
