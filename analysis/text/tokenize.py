@@ -268,13 +268,21 @@ def tokens(text: str, options: TokenizeOptions = DEFAULT) -> list[Token]:
 def _spans_in(text: str, options: TokenizeOptions, base: int) -> list[tuple[str, int, int]]:
     # Mirrors _words_in, keeping each match's offsets.
     found: list[tuple[str, int, int]] = []
+    append = found.append
+    has_joiners = "\u2019" in text or "\u2010" in text
+    drop_numbers = options.drop_numbers
+    has_letter = _HAS_LETTER.search
     for match in _token_pattern().finditer(text):
         kind = match.lastgroup
         if kind == "word":
-            word = match.group().translate(_JOINER_TO_ASCII)
-            if options.drop_numbers and not _HAS_LETTER.search(word):
+            word = match.group()
+            if has_joiners:
+                word = word.translate(_JOINER_TO_ASCII)
+            # Most words start with a letter; only the others need the full test.
+            if drop_numbers and not word[0].isalpha() and not has_letter(word):
                 continue
-            found.append((word, base + match.start(), base + match.end()))
+            start, end = match.span()
+            append((word, base + start, base + end))
         elif not getattr(options, f"drop_{kind}s"):
             inner = match.group().lstrip("@")
             # _spaced replaces characters one for one, so offsets inside carry over.
