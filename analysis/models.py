@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from corpus.models import JobRow
+from corpus.models import JobRow, JobStatus
 
 
 class AnalysisJob(JobRow):
@@ -87,3 +87,27 @@ class TokenCounts(models.Model):
 
     def __str__(self) -> str:
         return f"counts {self.scope_key[:8]}@{self.corpus_version[:8]}"
+
+
+class AnalysisChunk(models.Model):
+    """A slice of a large frequency job's documents (ids first_id..last_id), counted by
+    whichever worker claims it; the job merges the chunks' counts (see analysis/parallel.py)."""
+
+    job = models.ForeignKey(AnalysisJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    documents = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["job_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="analysis_chunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id}"
