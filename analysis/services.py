@@ -20,6 +20,7 @@ from coding_app.selectors import code_descendant_ids, coding_list
 from corpus.models import Post, Sample
 from corpus.selectors import post_visible_q
 
+from . import parallel
 from .models import AnalysisJob, StopWord, SynonymGroup, TokenCounts
 from .text.frequency import count_tokens, word_frequency
 from .text.kwic import find_occurrences, keyword_in_context
@@ -288,6 +289,21 @@ class _Cancelled(Exception):
     pass
 
 
+def _cancel():
+    raise _Cancelled
+
+
+def analysis_chunks_help(*, job_id: int) -> int:
+    """A helper task's work for a large frequency job: count chunks until none is left."""
+    from corpus.models import JobStatus
+
+    job = AnalysisJob.objects.select_related("project").filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING:
+        return 0
+    rows, _total = _documents(job)
+    return parallel.chunks_help(job_id, rows)
+
+
 def analysis_run(*, job_id: int) -> AnalysisJob | None:
     if not job_claim(AnalysisJob, job_id):
         logger.info("analysis job %s: already claimed or finished; skipping", job_id)
@@ -351,6 +367,18 @@ def _run(job: AnalysisJob) -> dict:
         else:
             counts = Counter()
             batch: list[str] = []
+            if counting == "exact" and total >= parallel.PARALLEL_MIN_DOCS:
+                # Large corpora are counted in chunks by every free worker, then merged.
+                from .tasks import analysis_chunks_task
+
+                counts = parallel.count_in_chunks(
+                    job,
+                    rows,
+                    total,
+                    enqueue=lambda job_id: analysis_chunks_task.delay(job_id),
+                    cancelled=_cancel,
+                )
+                rows = rows.none()
             for _doc_id, text in rows.iterator(chunk_size=READ_CHUNK):
                 if counting == "exact":
                     batch.append(text)  # counted a chunk at a time: one scan per chunk

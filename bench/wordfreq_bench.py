@@ -23,6 +23,9 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "corpora"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_app.settings.local")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/grounded_bench")
+# Real Celery workers count the cold query at the end (one, then two).
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/4")
+os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"wordfreq-bench-{os.getpid()}")
 
 
 def timed(fn):
@@ -124,6 +127,73 @@ def main() -> None:
     print(
         f"  word tree for 'skills' ({count} occurrences):        {seconds:6.2f} s  [{job.status}]"
     )
+
+    print("\nThe cold query on real Celery workers (chunks counted by every free worker):")
+    one = with_workers(1, project)
+    two = with_workers(2, project)
+    print(f"  1 worker:  {one:6.2f} s")
+    print(f"  2 workers: {two:6.2f} s   ratio {two / one:.2f} (target at most 0.60)")
+
+
+def with_workers(n: int, project) -> float:
+    """Start n Celery worker processes (one task at a time each), run a cold frequency job
+    through the broker, and time it from request to success."""
+    import subprocess
+    import time as clock
+
+    from analysis import services
+    from analysis.models import AnalysisJob, TokenCounts
+    from coding_app.models import Membership, Role
+
+    logs = [tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False) for _ in range(n)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "coding_app",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"bench{i}@%h",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for i, log in enumerate(logs)
+    ]
+    try:
+        deadline = clock.monotonic() + 60
+        while not all("ready." in Path(log.name).read_text() for log in logs):
+            assert clock.monotonic() < deadline, "workers did not start"
+            clock.sleep(0.2)
+        TokenCounts.objects.filter(project=project).delete()
+        AnalysisJob.objects.filter(project=project, kind="frequency").delete()
+        started = clock.perf_counter()
+        job, _ = services.analysis_request(
+            membership=Membership(project=project, role=Role.ADMIN),
+            kind="frequency",
+            params={"min_length": 3},
+            user=None,
+        )
+        while job.status not in ("succeeded", "failed"):
+            clock.sleep(0.05)
+            job.refresh_from_db()
+        assert job.status == "succeeded", job.message
+        return clock.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+"""Counting a large corpus in parallel: a frequency job cut into chunks that any free worker
+counts, then merged.
+
+The job's own task cuts the documents into chunks of about CHUNK_DOCS by id, enqueues one
+helper task per further chunk and then counts chunks itself. Every counter (the job's task or
+a helper) takes the next chunk with one conditional UPDATE (queued → running), so a chunk is
+counted once however the tasks are delivered; with one worker the job's task ends up counting
+every chunk and the helpers find nothing left. A chunk whose counter died (its claim older
+than the stale-job limit, still unfinished) is taken back and counted again. The job's task
+merges when every chunk is done. Adding workers (on this machine or others) shortens a job.
+"""
+
+import time
+from collections import Counter
+
+from django.conf import settings
+from django.utils import timezone
+
+from coding_app.jobs import job_heartbeat
+from corpus.models import JobStatus
+
+from .models import AnalysisChunk, AnalysisJob
+from .text.tokenize import word_counts
+
+CHUNK_DOCS = 20_000
+# Below this many documents a job counts alone (the hand-off costs more than it saves).
+PARALLEL_MIN_DOCS = 2 * CHUNK_DOCS
+WAIT_SECONDS = 0.1
+
+
+def chunks_plan(job: AnalysisJob, rows) -> list[AnalysisChunk]:
+    """Cut the job's documents (an id-ordered values_list) into chunks; replaces old ones."""
+    ids = list(rows.values_list("id", flat=True).order_by("id"))
+    AnalysisChunk.objects.filter(job=job).delete()
+    return AnalysisChunk.objects.bulk_create(
+        [
+            AnalysisChunk(
+                job=job,
+                index=n,
+                first_id=ids[i],
+                last_id=ids[min(i + CHUNK_DOCS, len(ids)) - 1],
+                documents=len(ids[i : i + CHUNK_DOCS]),
+            )
+            for n, i in enumerate(range(0, len(ids), CHUNK_DOCS))
+        ]
+    )
+
+
+def chunk_claim(job_id: int) -> AnalysisChunk | None:
+    """The next queued chunk of the job, now running for the caller (None: none left)."""
+    for chunk in AnalysisChunk.objects.filter(job_id=job_id, status=JobStatus.QUEUED).order_by(
+        "index"
+    ):
+        if AnalysisChunk.objects.filter(pk=chunk.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, claimed_at=timezone.now()
+        ):
+            return chunk
+    return None
+
+
+def chunk_count(chunk: AnalysisChunk, rows) -> None:
+    """Count one chunk's documents and keep the result on the chunk."""
+    texts = [
+        text
+        for _id, text in rows.filter(id__gte=chunk.first_id, id__lte=chunk.last_id).iterator(
+            chunk_size=2000
+        )
+    ]
+    counts = word_counts(texts)
+    AnalysisChunk.objects.filter(pk=chunk.pk, status=JobStatus.RUNNING).update(
+        status=JobStatus.SUCCEEDED, counts=dict(counts), finished_at=timezone.now()
+    )
+
+
+def chunks_help(job_id: int, rows) -> int:
+    """A helper task's work: count queued chunks until none is left; returns how many."""
+    counted = 0
+    while AnalysisJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).exists():
+        chunk = chunk_claim(job_id)
+        if chunk is None:
+            break
+        chunk_count(chunk, rows)
+        counted += 1
+    return counted
+
+
+def count_in_chunks(job: AnalysisJob, rows, total: int, *, enqueue, cancelled) -> Counter:
+    """Count every document of the job in chunks, with whatever workers are free, and merge.
+
+    `enqueue(job_id)` sends one helper task; `cancelled()` raises when the job stopped.
+    """
+    chunks = chunks_plan(job, rows)
+    for _ in chunks[1:]:
+        enqueue(job.pk)
+    stale = timezone.timedelta(seconds=settings.GROUNDED_JOB_STALE_SECONDS)
+    beat = 0.0
+    while True:
+        chunk = chunk_claim(job.pk)
+        if chunk is not None:
+            chunk_count(chunk, rows)
+        else:
+            left = AnalysisChunk.objects.filter(job=job).exclude(status=JobStatus.SUCCEEDED)
+            if not left.exists():
+                break
+            # A helper whose worker died leaves its chunk running: take it back.
+            left.filter(status=JobStatus.RUNNING, claimed_at__lt=timezone.now() - stale).update(
+                status=JobStatus.QUEUED
+            )
+            time.sleep(WAIT_SECONDS)
+        if time.monotonic() - beat >= 1.0:  # progress and heartbeat at most once a second
+            beat = time.monotonic()
+            done = AnalysisChunk.objects.filter(job=job, status=JobStatus.SUCCEEDED)
+            counted = sum(done.values_list("documents", flat=True))
+            if not job_heartbeat(AnalysisJob, job.pk, progress=counted / total if total else 0):
+                cancelled()
+    merged: Counter = Counter()
+    for counts in AnalysisChunk.objects.filter(job=job).values_list("counts", flat=True):
+        merged.update(counts)
+    AnalysisChunk.objects.filter(job=job).delete()
+    return merged

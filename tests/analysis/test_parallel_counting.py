@@ -1,0 +1,96 @@
+"""Large frequency jobs counted in chunks by any free worker: the same counts as one pass,
+each chunk counted once, and a chunk whose helper died taken back."""
+
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from analysis import parallel, services
+from analysis.models import AnalysisChunk, AnalysisJob
+from analysis.text.tokenize import words
+from coding_app.access import project_access
+from corpus.models import JobStatus
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXTS = [
+    f"Post {i}: employers weigh micro-credentials, badges and skills; learners ask about cost {i}."
+    for i in range(23)
+]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(parallel, "CHUNK_DOCS", 4)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCS", 8)
+
+
+def frequency(team, django_capture_on_commit_callbacks):
+    membership = project_access(team.coder, team.project)
+    with django_capture_on_commit_callbacks(execute=True):
+        job, _ = services.analysis_request(
+            membership=membership,
+            kind="frequency",
+            params={"min_length": 1, "stopwords": False, "top": 1000},
+            user=team.coder,
+        )
+    job.refresh_from_db()
+    return job
+
+
+def test_chunked_counting_gives_the_single_pass_counts(
+    team, small_chunks, django_capture_on_commit_callbacks, monkeypatch
+):
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    claimed = []
+    original = parallel.chunk_count
+    monkeypatch.setattr(
+        parallel,
+        "chunk_count",
+        lambda chunk, rows: (claimed.append(chunk.index), original(chunk, rows)),
+    )
+    job = frequency(team, django_capture_on_commit_callbacks)
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    expected = Counter(w for text in TEXTS for w in words(text))
+    assert {w["word"]: w["count"] for w in job.result["words"]} == dict(expected)
+    assert sorted(claimed) == list(range(6))  # 23 posts in chunks of 4: each counted once
+    assert not AnalysisChunk.objects.filter(job=job).exists()
+
+
+def test_a_chunk_whose_helper_died_is_taken_back(team, small_chunks):
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
+    )
+    rows = team.project.posts.order_by("id").values_list("id", "text")
+
+    def helper_that_dies(job_id):
+        chunk = parallel.chunk_claim(job_id)
+        if chunk is not None:  # claimed, then the worker was killed before counting
+            AnalysisChunk.objects.filter(pk=chunk.pk).update(
+                claimed_at=timezone.now() - timezone.timedelta(hours=1)
+            )
+
+    def never():
+        raise AssertionError("the job was not cancelled")
+
+    counts = parallel.count_in_chunks(
+        job, rows, len(TEXTS), enqueue=helper_that_dies, cancelled=never
+    )
+    assert counts == Counter(w for text in TEXTS for w in words(text))
+
+
+def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=JobStatus.CANCELLED
+    )
+    rows = team.project.posts.order_by("id").values_list("id", "text")
+    parallel.chunks_plan(job, rows)
+    assert parallel.chunks_help(job.pk, rows) == 0
+    assert services.analysis_chunks_help(job_id=job.pk) == 0
