@@ -156,7 +156,7 @@ def test_memos_on_a_coding_and_on_the_post(page, live_server, login, team, codeb
     assert coding.memo == "Hiring managers say this <b>often</b>"
     page.fill("#memo-text", "Check the author's sector.")
     page.locator("#memo-form button").click()
-    page.wait_for_selector("#status:has-text('Memo saved')")
+    page.wait_for_selector("#status:has-text('memo on this post is saved')")
     assert Memo.objects.get(post=post, author=team.coder).text == "Check the author's sector."
     # A click on the highlight lists its codings with the memo.
     page.locator("mark.hl").click()

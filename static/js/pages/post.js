@@ -486,7 +486,7 @@ $("memo-form").addEventListener("submit", async (event) => {
   try {
     const memos = await api(data.api.memos, { method: "PUT", json: { text: $("memo-text").value } });
     renderMemos(memos.map((m) => ({ ...m, mine: m.author === data.user.username })));
-    say("Memo saved.");
+    say($("memo-text").value.trim() ? "Your memo on this post is saved." : "Your memo on this post is removed.");
   } catch (error) {
     say(`Could not save the memo: ${error.message}`, true);
   }
