@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from analysis.text.frequency import Grouping, PhraseMatcher, stem, synonym_members
 from analysis.text.tokenize import (
+    _JOINER_TO_ASCII,
     DEFAULT,
     Token,
     TokenizeOptions,
@@ -74,6 +77,44 @@ def _resolve(
     return {key: group for key, name in members.items() if name == group}, None
 
 
+# Read only the sentences around a likely match, not the whole text (exact keywords).
+WINDOWS = True
+_SPACE = re.compile(r"\s")
+
+
+def _windows(
+    text: str, spans: list[tuple[int, int]], first_words: set[str]
+) -> list[tuple[int, int, list[int]]]:
+    """Stretches of ``text`` worth tokenising: each sentence whose folded text holds a first
+    word of the keyword as a substring, with the sentences either side (for KWIC context),
+    widened to whitespace, overlapping stretches merged. Each comes with the sentence indices
+    to search in it. Sentences are folded one by one, so offsets stay the text's own."""
+    hits = []
+    for i, (a, b) in enumerate(spans):
+        sentence = text[a:b]
+        if sentence.isascii():
+            folded = sentence.lower()
+        else:
+            folded = unicodedata.normalize("NFKC", sentence).casefold()
+            folded = folded.translate(_JOINER_TO_ASCII)
+        if any(word in folded for word in first_words):
+            hits.append(i)
+    windows: list[list] = []
+    for i in hits:
+        lo, hi = max(i - 1, 0), min(i + 1, len(spans) - 1)
+        a, b = spans[lo][0], spans[hi][1]
+        while a > 0 and not _SPACE.match(text, a - 1):
+            a -= 1
+        while b < len(text) and not _SPACE.match(text, b):
+            b += 1
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], b)
+            windows[-1][2].append(i)
+        else:
+            windows.append([a, b, [i]])
+    return [(a, b, wanted) for a, b, wanted in windows]
+
+
 def find_occurrences(
     docs: Iterable[tuple[object, str]],
     keyword: str,
@@ -101,14 +142,25 @@ def find_occurrences(
             present = word_counts((text,), options).keys()
             if first_words.isdisjoint(map(key_of, present) if key_of else present):
                 continue
-        found = tokens(text, options)
-        keys = [token.word for token in found]
-        if key_of is not None:
-            keys = [key_of(key) for key in keys]
         spans = sentences(text)
-        for span, (lo, hi) in zip(spans, sentence_token_ranges(found, spans), strict=True):
-            for first, last, label in matcher.find(keys, lo, hi):
-                yield Occurrence(doc_id, text, found, first, last, (lo, hi), span, label)
+        windows = _windows(text, spans, first_words) if key_of is None and WINDOWS else None
+        if windows is None:
+            windows = [(0, len(text), range(len(spans)))]
+        for a, b, wanted in windows:
+            # Tokens of the window only (a window starts and ends at whitespace, where no
+            # token can cross), offsets into the whole text.
+            found = (
+                tokens(text[a:b], options) if (a, b) != (0, len(text)) else tokens(text, options)
+            )
+            if a:
+                found = [Token(t.word, t.start + a, t.end + a) for t in found]
+            keys = [token.word for token in found]
+            if key_of is not None:
+                keys = [key_of(key) for key in keys]
+            chosen = [spans[i] for i in wanted]
+            for span, (lo, hi) in zip(chosen, sentence_token_ranges(found, chosen), strict=True):
+                for first, last, label in matcher.find(keys, lo, hi):
+                    yield Occurrence(doc_id, text, found, first, last, (lo, hi), span, label)
 
 
 def keyword_in_context(

@@ -530,3 +530,27 @@ def test_word_tree_shows_synonym_group_label_as_root():
     assert (tree["root"], tree["count"]) == ("micro-credential", 2)
     assert shape(tree["right"]) == ("", 2, [("helps", 2, [("too", 1, [])])])
     assert word_tree([], "microcredential", grouping=grouping)["root"] == "micro-credential"
+
+
+@pytest.mark.parametrize("root", ["skills", "learning", "don't", "digital", "the"])
+def test_reading_only_sentences_near_a_match_finds_the_same_trees(shared_data, monkeypatch, root):
+    import csv
+
+    from analysis.text import kwic
+    from analysis.text.kwic import keyword_in_context
+    from analysis.text.wordtree import word_tree
+
+    with open(shared_data / "corpora" / "linkedin_influencers_1600.csv", encoding="utf-8") as f:
+        docs = [(i, row["content"]) for i, row in enumerate(csv.DictReader(f)) if row["content"]]
+    docs = docs[:600] + [(10_000, "𝗦𝗞𝗜𝗟𝗟𝗦 matter. We don’t wait. ＳＫＩＬＬＳ too.")]
+
+    def run():
+        lines = keyword_in_context(docs, root)
+        return word_tree(docs, root, depth=5), [(ln.doc_id, ln.start, ln.end) for ln in lines]
+
+    monkeypatch.setattr(kwic, "WINDOWS", False)
+    whole = run()
+    monkeypatch.setattr(kwic, "WINDOWS", True)
+    windowed = run()
+    assert windowed == whole
+    assert whole[0]["count"] > 0
