@@ -1,5 +1,6 @@
 """Computed outputs: analysis jobs (word frequency, word tree, keyword in context) and results."""
 
+from django.conf import settings
 from django.db import models
 
 from corpus.models import JobRow, JobStatus
@@ -111,3 +112,57 @@ class AnalysisChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.index} of job {self.job_id}"
+
+
+class ReviewStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    NEEDS_WORK = "needs_work", "Needs work"
+    APPROVED = "approved", "Approved"
+
+
+class CodeReview(models.Model):
+    """A supervisor's review status of a theme, sub-theme or code (no row: draft)."""
+
+    code = models.OneToOneField("coding_app.Code", on_delete=models.CASCADE, related_name="review")
+    status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"
+
+
+class ReviewComment(models.Model):
+    """A supervisor's comment on a code for one coder, or for all coders (`addressed_to` null)."""
+
+    code = models.ForeignKey(
+        "coding_app.Code", on_delete=models.CASCADE, related_name="review_comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Deleting the addressee deletes the comment: it must never fall back to "all coders".
+    addressed_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_comments_received",
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["code", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.code} by {self.author}"

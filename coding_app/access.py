@@ -90,5 +90,18 @@ def may_code_post(membership: Membership, post) -> bool:
     ).exists()
 
 
+def codable_post_ids(membership: Membership) -> set[int] | None:
+    """The posts a member may code when that is limited (a coder's queue), else None (any
+    post): `may_code_post` for many posts at once."""
+    if has_role(membership, Role.SUPERVISOR):
+        return None
+    from .models import Assignment
+
+    queue = Assignment.objects.filter(
+        coder_id=membership.user_id, post__project=membership.project
+    ).values_list("post_id", flat=True)
+    return set(queue) or None
+
+
 def may_create_codes(membership: Membership) -> bool:
     return has_role(membership, Role.SUPERVISOR) or membership.project.coders_create_codes

@@ -5,18 +5,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from analysis import review_views
 from analysis import views as analysis_views
+from corpus import exchange_views
 from corpus import views as corpus_views
 
 from . import codebook_views, views
+from .auth_views import ThrottledLoginView
 
 urlpatterns = [
     path("", views.project_list, name="projects-page"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("p/<slug:slug>/", views.project_detail, name="project-page"),
@@ -47,6 +46,17 @@ urlpatterns = [
     path(
         "p/<slug:slug>/imports/<int:pk>/delete/", corpus_views.import_delete, name="import-delete"
     ),
+    path("p/<slug:slug>/exchange/", exchange_views.exchange_page, name="exchange-page"),
+    path(
+        "p/<slug:slug>/exchange/project.qdpx",
+        exchange_views.exchange_download_qdpx,
+        name="exchange-qdpx",
+    ),
+    path(
+        "p/<slug:slug>/exchange/codebook.qdc",
+        exchange_views.exchange_download_qdc,
+        name="exchange-qdc",
+    ),
     path("p/<slug:slug>/analysis/", analysis_views.analysis_page, name="analysis-page"),
     path("p/<slug:slug>/agreement/", analysis_views.comparison_page, name="comparison-page"),
     path(
@@ -63,6 +73,50 @@ urlpatterns = [
     path("p/<slug:slug>/members/", views.members, name="members-page"),
     path("p/<slug:slug>/sampling/", corpus_views.sampling, name="sampling-page"),
     path("p/<slug:slug>/samples/<int:pk>/", corpus_views.sample_detail, name="sample-page"),
+    path("p/<slug:slug>/review/", review_views.review_page, name="review-page"),
+    path("p/<slug:slug>/review/saturation/", review_views.saturation_page, name="saturation-page"),
+    path("p/<slug:slug>/report/", review_views.report_page, name="report-page"),
+    path("p/<slug:slug>/report/download/", review_views.report_download, name="report-download"),
+    path(
+        "p/<slug:slug>/report/figures/<slug:figure>.<str:ext>",
+        review_views.report_figure,
+        name="report-figure",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/hierarchy/",
+        review_views.ReviewHierarchyView.as_view(),
+        name="review-hierarchy",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/quotes/",
+        review_views.ReviewQuotesView.as_view(),
+        name="review-quotes",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/codes/<int:pk>/status/",
+        review_views.ReviewStatusView.as_view(),
+        name="review-status",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/comments/",
+        review_views.ReviewCommentsView.as_view(),
+        name="review-comments",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/comments/<int:pk>/resolve/",
+        review_views.ReviewCommentResolveView.as_view(),
+        name="review-comment-resolve",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/cooccurrence/",
+        review_views.CooccurrenceView.as_view(),
+        name="review-cooccurrence",
+    ),
+    path(
+        "api/projects/<slug:slug>/review/cooccurrence/posts/",
+        review_views.CooccurrencePostsView.as_view(),
+        name="review-cooccurrence-posts",
+    ),
     path("api/", include("coding_app.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coding_app.access import project_access
+from coding_app.access import codable_post_ids, project_access
 from coding_app.models import Code, Project, Role
 
 from .. import services
@@ -98,9 +98,13 @@ class AnalysisDetailView(APIView):
         return Response(data)
 
 
+class ThemeFromWordSerializer(serializers.Serializer):
+    word = serializers.CharField(max_length=200)
+
+
 class ThemeFromWordView(APIView):
     @extend_schema(
-        request=inline_serializer("ThemeFromWord", {"word": serializers.CharField()}),
+        request=ThemeFromWordSerializer,
         responses=inline_serializer(
             "ThemeCreated", {"id": serializers.IntegerField(), "name": serializers.CharField()}
         ),
@@ -109,24 +113,32 @@ class ThemeFromWordView(APIView):
         """“Make this a theme”: a root code named after the word, with the query attached."""
         job, membership = _job_for(request, pk)
         project_access(request.user, job.project, min_role=Role.SUPERVISOR)
+        serializer = ThemeFromWordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         code = services.theme_from_word(
-            job=job, word=str(request.data.get("word", "")), user=request.user
+            job=job, word=serializer.validated_data["word"], user=request.user
         )
         return Response({"id": code.pk, "name": code.name}, status=status.HTTP_201_CREATED)
 
 
+class StopWordAddSerializer(serializers.Serializer):
+    project = serializers.SlugField()
+    word = serializers.CharField(max_length=100)
+
+
 class StopWordView(APIView):
     @extend_schema(
-        request=inline_serializer(
-            "StopWordAdd", {"project": serializers.SlugField(), "word": serializers.CharField()}
-        ),
+        request=StopWordAddSerializer,
         responses=inline_serializer("StopWordAdded", {"word": serializers.CharField()}),
     )
     def post(self, request):
         """Add a word to the project's stop words (supervisors and admins)."""
-        project = get_object_or_404(Project, slug=str(request.data.get("project", "")))
+        serializer = StopWordAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project = get_object_or_404(Project, slug=data["project"])
         project_access(request.user, project, min_role=Role.SUPERVISOR)
-        stop = services.stopword_add(project=project, word=str(request.data.get("word", "")))
+        stop = services.stopword_add(project=project, word=data["word"])
         return Response({"word": stop.word}, status=status.HTTP_201_CREATED)
 
 
@@ -156,7 +168,13 @@ class CodeFromTreeView(APIView):
         if code is None:
             raise serializers.ValidationError({"code": ["No such code in this project."]})
         try:
-            spans = services.tree_branch_sentences(job=job, phrase=data["phrase"])
+            try:
+                spans = services.tree_branch_sentences(job=job, phrase=data["phrase"])
+            except ValueError as exc:  # the text module's word tree: a phrase without a word
+                raise ValidationError({"phrase": "Give a phrase of at least one word."}) from exc
+            codable = codable_post_ids(membership)
+            if codable is not None:  # a coder with a queue codes only the posts in it
+                spans = [span for span in spans if span[0] in codable]
             created = services.codings_from_tree(
                 membership=membership, post_sentence_spans=spans, code=code, user=request.user
             )

@@ -1,5 +1,7 @@
 """One error shape for the whole API: {"detail": "...", "errors": {field: [messages]}}."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -7,6 +9,17 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from coding_app.access import AccessDenied
 from coding_app.services.codes import CodeConflict
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+
+    def __init__(self, detail=None, code=None):
+        if detail is None:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
+            detail = f"The request body is larger than {limit:g} MB; send less at once."
+        super().__init__(detail, code)
 
 
 def exception_handler(exc, context):
@@ -25,6 +38,8 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, AccessDenied):
         exc = exceptions.PermissionDenied(str(exc))
+    elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent):  # Django's form-body limits
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -37,6 +37,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class PostSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # As imported: a link, or empty (not always a valid URI, so not declared as one).
+    url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Post
@@ -188,17 +190,32 @@ class CodeSplitSerializer(serializers.Serializer):
     colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
 
 
+# What a codebook change records of the codings it touched: counts and ids of everyone's
+# codings, which a coder in blind mode must not learn.
+CODING_TALLIES = ("codings", "coders", "moved", "duplicates_kept_once")
+
+
 class ChangeSerializer(serializers.Serializer):
+    """A change; with context `blind=True`, without the coding tallies of codebook changes."""
+
     id = serializers.IntegerField()
     kind = serializers.CharField()
     label = serializers.CharField(source="get_kind_display")
     at = serializers.DateTimeField()
-    user = serializers.CharField(source="user.username", default=None)
+    user = serializers.CharField(source="user.username", default=None, allow_null=True)
     code = serializers.IntegerField(source="code_id", allow_null=True)
     post = serializers.IntegerField(source="post_id", allow_null=True)
     coding = serializers.IntegerField(source="coding_id", allow_null=True)
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.context.get("blind") and str(data["kind"]).startswith("code."):
+            for side in ("before", "after"):
+                if isinstance(data[side], dict):
+                    data[side] = {k: v for k, v in data[side].items() if k not in CODING_TALLIES}
+        return data
 
 
 class MemoSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from analysis.api import views as analysis_api
@@ -33,7 +32,7 @@ urlpatterns = [
     ),
     path("stopwords/", analysis_api.StopWordView.as_view(), name="stopwords"),
     path("posts/<int:pk>/mark/", corpus_api.PostMarkView.as_view(), name="post-mark"),
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", views.ThrottledObtainAuthToken.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -2,11 +2,12 @@
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,14 +17,18 @@ from coding_app.access import (
     may_code_post,
     may_create_codes,
     project_access,
+    project_access_by_slug,
+    sees_all_codings,
 )
+from coding_app.auth_views import login_wait_seconds, throttled_message
 from coding_app.models import Change, Code, Coding, Membership, Project, Role
 from coding_app.selectors import code_tree, coding_counts_by_code
 from corpus import services as corpus_services
-from corpus.importers import ImportFileError
+from corpus.importers import ImportFileError, check_content
 from corpus.models import ImportBatch, Post
 from corpus.selectors import post_visible_q
 
+from .parsers import BoundedJSONParser
 from .permissions import ProjectMember, ProjectRole, codings_visible_q, member_project_ids
 from .serializers import (
     ChangeSerializer,
@@ -95,9 +100,16 @@ class ProjectViewSet(
                 "post", int, description="Only this post's coding changes (codebook changes all)"
             ),
         ],
-        responses=ChangeSerializer(many=True),
+        responses=inline_serializer(
+            "ChangeFeed",
+            {
+                "latest": serializers.IntegerField(),
+                "more": serializers.BooleanField(),
+                "changes": ChangeSerializer(many=True),
+            },
+        ),
     )
-    @action(detail=True, methods=["get"], permission_classes=[ProjectRole])
+    @action(detail=True, methods=["get"], permission_classes=[ProjectRole], pagination_class=None)
     def changes(self, request, slug=None):
         """Changes after `since` (codings you may see, codebook and settings changes).
 
@@ -121,22 +133,26 @@ class ProjectViewSet(
             {
                 "latest": latest,
                 "more": more,
-                "changes": ChangeSerializer(changes, many=True).data,
+                "changes": ChangeSerializer(
+                    changes, many=True, context={"blind": not sees_all_codings(membership)}
+                ).data,
             }
         )
 
     @extend_schema(
         parameters=[OpenApiParameter("code", int)], responses=ChangeSerializer(many=True)
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def history(self, request, slug=None):
         """The codebook's history, newest first: who changed what, before and after."""
         project = self.get_object()
+        membership = project_access(request.user, project)
         code_id = request.query_params.get("code")
         changes = selectors.code_history(
             project=project, code_id=int(code_id) if code_id and code_id.isdigit() else None
         )
-        return Response(ChangeSerializer(changes, many=True).data)
+        blind = not sees_all_codings(membership)
+        return Response(ChangeSerializer(changes, many=True, context={"blind": blind}).data)
 
 
 class ChangeRevertView(APIView):
@@ -196,7 +212,7 @@ class PostViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=MemoSerializer, responses=MemoSerializer(many=True))
-    @action(detail=True, methods=["get", "put"])
+    @action(detail=True, methods=["get", "put"], pagination_class=None)
     def memos(self, request, pk=None):
         """Memos on this post (a coder in a blind project sees their own); PUT writes yours."""
         post = self.get_object()
@@ -214,7 +230,8 @@ class PostViewSet(viewsets.ReadOnlyModelViewSet):
         """Mark this post coded in your queue (`{"done": false}` takes it back)."""
         post = self.get_object()
         project_access(request.user, post.project)
-        done = request.data.get("done", True) not in (False, "false", "0", 0)
+        asked = request.data.get("done", True) if hasattr(request.data, "get") else True
+        done = asked not in (False, "false", "0", 0)
         assignment = services.assignment_done_set(post=post, user=request.user, done=done)
         return Response({"post": post.pk, "done_at": assignment.done_at})
 
@@ -250,6 +267,14 @@ class CodeViewSet(viewsets.ModelViewSet):
 
     def project_of(self, obj):
         return obj.project
+
+    def create(self, request, *args, **kwargs):
+        # A project you are not in answers 404, as one that does not exist does; the field
+        # check would otherwise say "no such project" only for the second.
+        slug = request.data.get("project") if hasattr(request.data, "get") else None
+        if slug not in (None, ""):
+            project_access_by_slug(request.user, str(slug))
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -321,8 +346,18 @@ class CodeViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
     def impact(self, request, pk=None):
-        """How many codes and codings a delete or merge of this code touches."""
-        return Response(services.code_impact(code=self.get_object()))
+        """How many codes and codings a delete or merge of this code touches (in blind mode,
+        a coder counts only their own codings)."""
+        code = self.get_object()
+        impact = services.code_impact(code=code)
+        membership = project_access(request.user, code.project)
+        if not sees_all_codings(membership):
+            own = selectors.coding_list(membership=membership).filter(
+                code_id__in=selectors.code_descendant_ids(code=code)
+            )
+            impact["codings"] = own.count()
+            impact["coders"] = 1 if impact["codings"] else 0
+        return Response(impact)
 
     @extend_schema(request=CodeMoveSerializer, responses=CodeSerializer)
     @action(detail=True, methods=["post"])
@@ -402,8 +437,22 @@ class CodeViewSet(viewsets.ModelViewSet):
             CodingSerializer(page, many=True, context=self.get_serializer_context()).data
         )
 
-    @extend_schema(parameters=[PROJECT_PARAM])
-    @action(detail=False, methods=["get"])
+    @extend_schema(
+        parameters=[PROJECT_PARAM],
+        responses=inline_serializer(
+            "CodeTreeNode",
+            {
+                "id": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "colour": serializers.CharField(),
+                "parent": serializers.IntegerField(allow_null=True),
+                "count": serializers.IntegerField(),
+                "children": serializers.ListField(child=serializers.DictField()),
+            },
+            many=True,
+        ),
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
     def tree(self, request):
         """The codebook as a tree (themes → sub-themes → codes) with visible coding counts."""
         project = get_object_or_404(Project, slug=request.query_params.get("project", ""))
@@ -503,7 +552,7 @@ class CodingViewSet(
     def update(self, request, *args, **kwargs):
         """Only the memo of a coding changes here (by its coder); the span is fixed."""
         coding = self.get_object()
-        if set(request.data) - {"memo"}:
+        if not isinstance(request.data, dict) or set(request.data) - {"memo"}:
             raise ValidationError(
                 {"memo": ["Only the memo can change; remove the coding and code again."]}
             )
@@ -520,7 +569,7 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet):
     """Import jobs: status, progress and counts. Admins upload files and cancel jobs."""
 
     permission_classes = [ProjectRole]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     read_role, write_role = Role.CODER, Role.ADMIN
 
     def get_serializer_class(self):
@@ -538,12 +587,23 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ImportBatchCreateSerializer, responses={202: ImportBatchSerializer})
     def create(self, request):
         """Upload a CSV, JSON or JSONL file of posts; the import runs as a background job."""
+        try:  # refuse an oversized upload by its declared length, before receiving it
+            corpus_services.upload_check_size(
+                size=int(request.META.get("CONTENT_LENGTH") or 0) - 64 * 1024
+            )
+        except corpus_services.UploadTooLarge as exc:
+            raise ValidationError({"file": [str(exc)]}) from exc
         serializer = ImportBatchCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = get_object_or_404(Project, slug=data["project"])
         project_access(request.user, project, min_role=Role.ADMIN)
         try:
+            # A file whose bytes contradict its name (an image, binary data) is refused now,
+            # with the reason, rather than failing later in the background job.
+            upload = data["file"]
+            check_content(upload.name, upload.read(65536))
+            upload.seek(0)
             mapping = corpus_services.mapping_parse(data.get("mapping", ""))
             batch = corpus_services.import_batch_create(
                 project=project,
@@ -563,3 +623,16 @@ class ImportBatchViewSet(viewsets.ReadOnlyModelViewSet):
         batch = self.get_object()
         batch = corpus_services.import_batch_cancel(batch=batch)
         return Response(ImportBatchSerializer(batch).data)
+
+
+class ThrottledObtainAuthToken(ObtainAuthToken):
+    """Your API token for a username and password; locked like the login page after repeated
+    failures (429 with Retry-After)."""
+
+    parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
+
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if wait := login_wait_seconds(request, username if isinstance(username, str) else None):
+            raise Throttled(wait=wait, detail=throttled_message(wait))
+        return super().post(request, *args, **kwargs)

@@ -98,7 +98,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Passwords are checked by a backend that refuses a username (or an address) after repeated
+# failures (coding_app/auth_views.py); the counts live in the cache, which production shares.
+AUTHENTICATION_BACKENDS = ["coding_app.auth_views.ThrottledModelBackend"]
+GROUNDED_LOGIN_MAX_FAILURES = int(os.environ.get("GROUNDED_LOGIN_MAX_FAILURES", "5"))
+# Higher than per username, so colleagues behind one address are not locked out by one typo.
+GROUNDED_LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("GROUNDED_LOGIN_MAX_FAILURES_PER_IP", "20"))
+GROUNDED_LOGIN_WINDOW_SECONDS = int(os.environ.get("GROUNDED_LOGIN_WINDOW_SECONDS", "900"))
+# Proxies in front that append to X-Forwarded-For (0: the client is REMOTE_ADDR).
+GROUNDED_TRUSTED_PROXIES = int(os.environ.get("GROUNDED_TRUSTED_PROXIES", "0"))
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -138,6 +150,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "coding_app.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -1,5 +1,12 @@
 """Every write of the corpus: import jobs, marks, samples and assignments."""
 
+from .exchange import (  # noqa: F401
+    codebook_export_qdc,
+    codebook_import_qdc,
+    exchange_import,
+    project_export_qdpx,
+    project_import_qdpx,
+)
 from .imports import (  # noqa: F401
     CHUNK_ROWS,
     FORMATS,
