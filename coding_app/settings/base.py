@@ -162,6 +162,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "coding_app.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
+    # Several models have a "status" choice field: name each set in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "corpus.models.JobStatus",
+        "ReviewStatusEnum": "analysis.models.ReviewStatus",
+    },
     "TITLE": "Grounded API",
     "DESCRIPTION": "Projects, posts, codebooks, codings and import jobs of Grounded.",
     "VERSION": "0.1.0",
