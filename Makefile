@@ -43,6 +43,8 @@ test: install-test services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run --settings=coding_app.settings.test
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  CELERY_TASK_DEFAULT_QUEUE=grounded-test-$$$$ $(VENV)/bin/pytest
+	# The embedded default of `make run` (SQLite): the coding services' portable paths there.
+	DATABASE_URL= $(VENV)/bin/pytest -q tests/coding/test_coding_fast_paths.py tests/coding/test_services.py
 
 lint:
 	$(VENV)/bin/ruff check .

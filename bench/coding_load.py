@@ -48,7 +48,7 @@ SLUG = "bench-coding"
 POSTS, THEMES, CODES_PER_THEME, CODERS, ASSIGNED = 200, 3, 5, 50, 20
 PASSWORD = "bench-coding-password-1"
 EXAMPLES = 5  # error examples kept per process
-POLL_SECONDS = 2.5  # static/js/pages/post.js polls the project's change feed this often
+POLL_SECONDS = 2.5  # static/js/pages/post.js polls the change feed for its post this often
 
 # name, simulated users, load shape, authentication
 SCENARIOS = [
@@ -375,6 +375,7 @@ class UserRun:
         self.poll_ms: list[float] = []
         self.feed_changes = 0
         self.since: int | None = None
+        self.open_post_id: int | None = None
         self.examples: list[str] = []
         self.acked: dict[int, tuple] = {}
         self.removed: set[int] = set()
@@ -437,11 +438,13 @@ class UserRun:
         if since is None:
             return self.error(f"GET {path}: no change-feed position in the page", status, b"")
         self.since = int(since.group(1))
+        self.open_post_id = post_id
 
     def poll(self) -> None:
-        """The post page's live update: the change feed after `since`, page by page."""
+        """The post page's live update: the change feed after `since` for the open post (its
+        codings and the codebook's changes), page by page, as static/js/pages/post.js asks."""
         while self.since is not None:
-            path = f"/api/projects/{SLUG}/changes/?since={self.since}"
+            path = f"/api/projects/{SLUG}/changes/?since={self.since}&post={self.open_post_id}"
             status, data, ms = self.timed("GET", path)
             self.poll_ms.append(ms)
             if status != 200:

@@ -75,9 +75,14 @@ def sees_all_codings(membership: Membership) -> bool:
     return not membership.project.blind_coding or has_role(membership, Role.SUPERVISOR)
 
 
-def may_code_post(membership: Membership, post) -> bool:
+def may_code(role: str, *, in_queue: bool, has_queue: bool) -> bool:
     """Coders code the posts assigned to them (any post if they have no queue in the project);
     supervisors and admins may code any post."""
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role.SUPERVISOR] or in_queue or not has_queue
+
+
+def may_code_post(membership: Membership, post) -> bool:
+    """`may_code` for one member and post, asking the database only what it must."""
     if has_role(membership, Role.SUPERVISOR):
         return True
     from .models import Assignment
@@ -85,9 +90,10 @@ def may_code_post(membership: Membership, post) -> bool:
     # The usual case, a post of the coder's queue, costs one query.
     if Assignment.objects.filter(coder_id=membership.user_id, post=post).exists():
         return True
-    return not Assignment.objects.filter(
+    has_queue = Assignment.objects.filter(
         coder_id=membership.user_id, post__project=membership.project
     ).exists()
+    return may_code(membership.role, in_queue=False, has_queue=has_queue)
 
 
 def codable_post_ids(membership: Membership) -> set[int] | None:

@@ -1,12 +1,15 @@
 """Reads of the coding domain that span relations, with related rows preloaded."""
 
+from dataclasses import dataclass
+
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from corpus.models import Post
+from corpus.models import ImportBatch, JobStatus, Post
 from corpus.selectors import post_visible_q
 
 from .access import sees_all_codings
-from .models import Change, Code, Coding, Membership, Memo, Project
+from .models import Assignment, Change, Code, Coding, Membership, Memo, Project
 
 
 def code_list(*, project: Project) -> QuerySet[Code]:
@@ -175,3 +178,66 @@ def coders_with_consensus(*, membership: Membership, roles=("coder",)) -> list:
         if user is not None and Coding.objects.filter(coder=user, post__project=project).exists():
             rows.append(SimpleNamespace(user_id=user.pk, user=user, role="consensus"))
     return rows
+
+
+@dataclass(frozen=True)
+class CodingTarget:
+    """What applying a coding needs to know, read in one query (the hot path of coding)."""
+
+    post: Post | None  # None: no such visible post in the user's projects
+    code: Code | None  # None: no such live code in the user's projects
+    role: str | None  # the user's role in the post's project
+    in_queue: bool  # the post is in the user's queue
+    has_queue: bool  # the user has a queue in the post's project
+
+
+_TARGET_SQL = """
+SELECT p.id, p.project_id, p.text, m.role,
+       CASE WHEN p.id IS NULL THEN 0
+            WHEN EXISTS (SELECT 1 FROM {assignment} a
+                         WHERE a.coder_id = %(user)s AND a.post_id = p.id) THEN 1
+            WHEN EXISTS (SELECT 1 FROM {assignment} a JOIN {post} q ON q.id = a.post_id
+                         WHERE a.coder_id = %(user)s AND q.project_id = p.project_id) THEN 2
+            ELSE 0 END,
+       c.id, c.project_id, c.name, c.colour
+FROM (SELECT 1) AS one
+LEFT JOIN ({post} p
+           JOIN {membership} m ON m.project_id = p.project_id AND m.user_id = %(user)s
+           LEFT JOIN {batch} b ON b.id = p.batch_id)
+       ON p.id = %(post)s AND (p.batch_id IS NULL OR b.status = %(succeeded)s)
+LEFT JOIN ({code} c
+           JOIN {membership} mc ON mc.project_id = c.project_id AND mc.user_id = %(user)s)
+       ON c.id = %(code)s AND c.deleted_at IS NULL
+"""
+
+
+def coding_target_get(*, user, post_id: int, code_id: int) -> CodingTarget:
+    """The post and code a coding would join, with the user's role and queue, in one query.
+
+    The same rules as `Post.objects.filter(post_visible_q())` in the user's projects and
+    `Code.objects` (live codes) in the user's projects, without the ORM's per-query cost.
+    """
+    sql = _TARGET_SQL.format(
+        post=Post._meta.db_table,
+        batch=ImportBatch._meta.db_table,
+        code=Code._meta.db_table,
+        membership=Membership._meta.db_table,
+        assignment=Assignment._meta.db_table,
+    )
+    params = {
+        "user": user.pk,
+        "post": post_id,
+        "code": code_id,
+        "succeeded": JobStatus.SUCCEEDED,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    pid, project_id, text, role, queue, cid, code_project_id, name, colour = row
+    post = Post(id=pid, project_id=project_id, text=text) if pid is not None else None
+    code = (
+        Code(id=cid, project_id=code_project_id, name=name, colour=colour)
+        if cid is not None
+        else None
+    )
+    return CodingTarget(post=post, code=code, role=role, in_queue=queue == 1, has_queue=queue > 0)

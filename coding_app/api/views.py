@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from coding_app import selectors, services
 from coding_app.access import (
     AccessDenied,
-    may_code_post,
+    may_code,
     may_create_codes,
     project_access,
     project_access_by_slug,
@@ -515,14 +515,10 @@ class CodingViewSet(
         serializer = CodingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ids = member_project_ids(request.user)
-        post = (
-            Post.objects.filter(project_id__in=ids, pk=data["post"])
-            .filter(post_visible_q())
-            .select_related("project")
-            .first()
+        target = selectors.coding_target_get(
+            user=request.user, post_id=data["post"], code_id=data["code"]
         )
-        code = Code.objects.filter(project_id__in=ids, pk=data["code"]).first()
+        post, code = target.post, target.code
         errors = {}
         if post is None:
             errors["post"] = [f"No post {data['post']} in your projects."]
@@ -530,8 +526,7 @@ class CodingViewSet(
             errors["code"] = [f"No code {data['code']} in your projects."]
         if errors:
             raise ValidationError(errors)
-        membership = project_access(request.user, post.project, min_role=Role.CODER)
-        if not may_code_post(membership, post):
+        if not may_code(target.role, in_queue=target.in_queue, has_queue=target.has_queue):
             raise AccessDenied(
                 "This post is not in your queue: coders code the posts assigned to them."
             )
@@ -560,6 +555,13 @@ class CodingViewSet(
             coding=coding, user=request.user, memo=str(request.data.get("memo", ""))
         )
         return Response(CodingSerializer(coding, context=self.get_serializer_context()).data)
+
+    def destroy(self, request, *args, **kwargs):
+        """Remove a coding (by its coder)."""
+        pk = kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if pk.isdigit() and services.coding_remove_own(coding_id=int(pk), user=request.user):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return super().destroy(request, *args, **kwargs)  # says why not: 404 or 403
 
     def perform_destroy(self, instance):
         services.coding_remove(coding=instance, user=self.request.user)

@@ -20,6 +20,7 @@ from .codings import (
     coding_apply,
     coding_memo_set,
     coding_remove,
+    coding_remove_own,
     memo_set,
 )
 from .projects import (
@@ -50,6 +51,7 @@ __all__ = [
     "coding_apply",
     "coding_memo_set",
     "coding_remove",
+    "coding_remove_own",
     "coding_snapshot",
     "consensus_coder",
     "memo_set",
