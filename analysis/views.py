@@ -7,6 +7,7 @@ from django.urls import reverse
 from coding_app.access import has_role, project_access_by_slug
 from coding_app.models import Membership, Role
 from coding_app.selectors import code_tree, code_tree_flatten, coders_with_consensus
+from coding_app.services.codebook_csv import csv_safe
 from coding_app.views import project_context
 from corpus.selectors import import_batch_list
 
@@ -340,5 +341,8 @@ def _code_table(result: dict) -> tuple[list[str], list[list]]:
         "alpha_high",
     ]
     header = ["path", "level", *keys]
-    rows = [[" > ".join(r["path"]), r["level"], *(r.get(k) for k in keys)] for r in result["codes"]]
+    rows = [
+        [csv_safe(" > ".join(r["path"])), r["level"], *(r.get(k) for k in keys)]
+        for r in result["codes"]
+    ]
     return header, rows

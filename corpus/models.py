@@ -102,6 +102,11 @@ class Post(models.Model):
     def __str__(self) -> str:
         return f"Post {self.external_id or self.pk}"
 
+    @property
+    def link(self) -> str:
+        """The URL when it is a web address (http or https), else "": pages link only this."""
+        return self.url if self.url.lower().startswith(("http://", "https://")) else ""
+
 
 class PostMark(models.Model):
     """Theoretical selection: a researcher's judgement that a post is relevant or not."""

@@ -260,6 +260,20 @@ def member_name(info: zipfile.ZipInfo) -> str:
     return name
 
 
+def unsafe_member_path(name: str) -> str | None:
+    """Why a member path would leave the archive's folder, or None when it stays inside."""
+    path = name.replace("\\", "/")
+    if "\x00" in path:
+        return "it holds a NUL character"
+    if path.startswith("/"):
+        return "it is an absolute path"
+    if re.match(r"[A-Za-z]:", path):
+        return "it names a drive"
+    if ".." in path.split("/"):
+        return "it climbs out with “..”"
+    return None
+
+
 def _size(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":

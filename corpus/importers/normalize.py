@@ -35,6 +35,20 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, str) and value.strip().casefold() in _MISSING
 
 
+_WEB_URL = re.compile(r"https?://\S", re.IGNORECASE)
+
+
+def web_url(value: str) -> str | None:
+    """A post's URL as a web address: http(s) as given, "www.…" with https:// added, empty as
+    empty; None for anything else (javascript:, data:, file: …), which must never be a link."""
+    value = value.strip()
+    if not value or _WEB_URL.match(value):
+        return value
+    if value.lower().startswith("www.") and not any(c.isspace() for c in value):
+        return "https://" + value
+    return None
+
+
 def _as_string(value: object) -> str:
     if _is_missing(value):
         return ""
@@ -115,13 +129,20 @@ def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
         for key, value in fields.items()
         if key not in mapped
     }
+    url = web_url(_as_string(get("url")))
+    if url is None:  # kept as an attribute, never as a link
+        given = _as_string(get("url"))
+        metadata["url (not a web address)"] = given
+        shown = given if len(given) <= 60 else given[:57] + "..."
+        warnings.append(f"url: '{shown}' is not an http(s) address; kept as an attribute")
+        url = ""
     return PostRecord(
         row=raw.number,
         text=text,
         author=_as_string(get("author")),
         author_headline=_as_string(get("author_headline")),
         posted_at=posted_at,
-        url=_as_string(get("url")),
+        url=url,
         external_id=_as_id(get("external_id")),
         metadata=metadata,
         word_count=count_words(text),

@@ -32,7 +32,7 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml import ElementTree as SafeET
 
 from .base import ImportFileError
-from .content import is_zip, member_name, open_zip
+from .content import is_zip, member_name, open_zip, unsafe_member_path
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -478,24 +478,10 @@ def codebook_read(data: bytes) -> RefiCodebook:
 # --- Archives -----------------------------------------------------------------------------
 
 
-def _unsafe_path(name: str) -> str | None:
-    """Why a member path would leave the archive's folder, or None when it stays inside."""
-    path = name.replace("\\", "/")
-    if "\x00" in path:
-        return "it holds a NUL character"
-    if path.startswith("/"):
-        return "it is an absolute path"
-    if re.match(r"[A-Za-z]:", path):
-        return "it names a drive"
-    if ".." in path.split("/"):
-        return "it climbs out with “..”"
-    return None
-
-
 def archive_check_paths(archive: zipfile.ZipFile) -> None:
     for info in archive.infolist():
         name = member_name(info)
-        reason = _unsafe_path(name)
+        reason = unsafe_member_path(name)
         if reason:
             raise ImportFileError(
                 f"The archive member “{name}” would be written outside the archive's folder "
@@ -559,7 +545,7 @@ def _source_member(
         source.skipped = f"its text is outside the archive ({path}); nothing outside is read"
         return None
     relative = path.split("://", 1)[1] if "://" in path else path
-    reason = _unsafe_path(relative)
+    reason = unsafe_member_path(relative)
     if reason:
         raise ImportFileError(
             f"The source “{source.name or source.guid}” points at “{path}”, outside the "

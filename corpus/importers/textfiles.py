@@ -17,13 +17,17 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .base import ImportFileError, RawRow
-from .content import is_binary, member_name, open_zip
+from .content import is_binary, member_name, open_zip, unsafe_member_path
 
 TEXT_COLUMNS = ["external_id", "text"]
 TEXT_SUFFIX = ".txt"
 
 
 def _wanted(path: str) -> bool:
+    """A .txt member or file to import: not hidden, not macOS metadata, and not a path that
+    leaves the archive's folder (absolute, a drive, or through "..")."""
+    if unsafe_member_path(path):
+        return False
     parts = PurePosixPath(path).parts
     if not parts or not parts[-1].lower().endswith(TEXT_SUFFIX):
         return False

@@ -154,11 +154,6 @@ def test_admin_pages_show_payloads_as_text(page, live_server, login, team, hosti
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: templates/coding_app/post_detail.html links post.url as it is, so a "
-    "javascript: URL becomes a clickable 'source' link; only http(s) URLs should be links",
-)
 def test_post_source_link_is_only_ever_http(page, live_server, login, team, hostile):
     login(hostile["cora"].username)
     page.goto(f"{live_server.url}/p/study/posts/{hostile['post'].pk}/")

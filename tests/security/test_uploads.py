@@ -196,11 +196,6 @@ def test_zip_members_with_parent_paths_are_not_imported_and_nothing_is_written(
     assert not list(media_parent.rglob("evil-*"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: corpus/importers/textfiles.py imports a member with an absolute path "
-    "(/etc/...) under that name; it should be refused like members with '..'",
-)
 def test_zip_member_with_an_absolute_path_is_refused():
     _, rows = open_text_zip(io.BytesIO(_zip({"/etc/evil-abs.txt": b"x", "ok.txt": b"fine"})))
     assert [r.fields.get("external_id") for r in rows if not r.error] == ["ok.txt"]

@@ -383,11 +383,6 @@ def test_quotes_csv_neutralises_a_formula_in_the_post_url(world, formulas):
     assert _formula_cells(cells) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: analysis/views.py writes code paths to the agreement CSV and XLSX "
-    "without csv_safe (and openpyxl stores a string starting with '=' as a formula)",
-)
 def test_agreement_exports_neutralise_formulas_in_code_names(
     world, formulas, django_capture_on_commit_callbacks
 ):

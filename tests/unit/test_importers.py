@@ -441,6 +441,40 @@ def test_normalize_row_raises_raw_row_error():
         normalize_row(RawRow(4, {}, error="line 4 is not valid JSON (Expecting value)"), MAPPING)
 
 
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("https://www.linkedin.com/feed/update/urn:li:activity:1/", None),
+        ("HTTP://example.org/a b", "HTTP://example.org/a b"),
+        ("  https://lnkd.in/abc  ", "https://lnkd.in/abc"),
+        ("www.example.org/post/7", "https://www.example.org/post/7"),
+    ],
+)
+def test_normalize_row_keeps_web_addresses_as_urls(given, stored):
+    record = normalize_row(row(body="text", link=given), MAPPING)
+    assert record.url == (stored or given)
+    assert record.warnings == [] and "url (not a web address)" not in record.metadata
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "file:///etc/x",
+        "see post",
+    ],
+)
+def test_normalize_row_keeps_other_urls_as_an_attribute_with_a_warning(given):
+    record = normalize_row(row(body="text", link=given), MAPPING)
+    assert record.url == ""
+    assert record.metadata["url (not a web address)"] == given.strip()
+    assert record.warnings == [
+        f"url: '{given.strip()}' is not an http(s) address; kept as an attribute"
+    ]
+
+
 @pytest.mark.parametrize("value", [None, float("nan"), "nan", "None", "null", "  "])
 def test_normalize_row_turns_missing_values_into_empty_strings(value):
     record = normalize_row(row(body="text", who=value, link=value, id=value), MAPPING)
