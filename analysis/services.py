@@ -511,18 +511,18 @@ def _docs_mentioning(rows, params: dict) -> list[tuple[int, str]]:
     """
     if params["grouping"] != "exact":
         return list(rows)
-    from .text.tokenize import _JOINER_TO_ASCII
+    from .text.tokenize import JOINER_TO_ASCII
 
-    first = params["root"].split()[0].casefold().translate(_JOINER_TO_ASCII)
+    first = params["root"].split()[0].casefold().translate(JOINER_TO_ASCII)
     kept = []
     for doc_id, text in rows:
         folded = text.casefold()
         if first in folded:
             kept.append((doc_id, text))
         elif not unicodedata.is_normalized("NFKC", text):  # 𝗦𝗞𝗜𝗟𝗟𝗦, ligatures, full-width
-            if first in unicodedata.normalize("NFKC", text).casefold().translate(_JOINER_TO_ASCII):
+            if first in unicodedata.normalize("NFKC", text).casefold().translate(JOINER_TO_ASCII):
                 kept.append((doc_id, text))
-        elif ("\u2019" in text or "\u2010" in text) and first in folded.translate(_JOINER_TO_ASCII):
+        elif ("\u2019" in text or "\u2010" in text) and first in folded.translate(JOINER_TO_ASCII):
             kept.append((doc_id, text))
     return kept
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from analysis.text.frequency import Grouping, PhraseMatcher, stem, synonym_members
 from analysis.text.tokenize import (
-    _JOINER_TO_ASCII,
     DEFAULT,
+    JOINER_TO_ASCII,
     Token,
     TokenizeOptions,
     sentence_token_ranges,
@@ -96,7 +96,7 @@ def _windows(
             folded = sentence.lower()
         else:
             folded = unicodedata.normalize("NFKC", sentence).casefold()
-            folded = folded.translate(_JOINER_TO_ASCII)
+            folded = folded.translate(JOINER_TO_ASCII)
         if any(word in folded for word in first_words):
             hits.append(i)
     windows: list[list] = []

@@ -48,7 +48,9 @@ _COUNTING = TokenizeOptions(drop_numbers=False)
 _APOSTROPHES = "'\u2019"
 # NFKC turns the non-breaking hyphen U+2011 into U+2010, so both spellings reach the regex.
 _HYPHENS = "-\u2010"
-_JOINER_TO_ASCII = str.maketrans({"\u2019": "'", "\u2010": "-"})
+# The curly apostrophe and the Unicode hyphen, read as their ASCII forms (shared with kwic and
+# the word tree's database prefilter).
+JOINER_TO_ASCII = str.maketrans({"\u2019": "'", "\u2010": "-"})
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -134,7 +136,7 @@ def _words_in(text: str, options: TokenizeOptions) -> list[str]:
     for match in _token_pattern().finditer(text):
         kind = match.lastgroup
         if kind == "word":
-            word = match.group().translate(_JOINER_TO_ASCII)
+            word = match.group().translate(JOINER_TO_ASCII)
             if options.drop_numbers and not _HAS_LETTER.search(word):
                 continue
             found.append(word)
@@ -240,7 +242,7 @@ def _ascii_count_pattern() -> re.Pattern[str]:
 def _clean_counts(counts: Counter[str], options: TokenizeOptions) -> Counter[str]:
     counts.pop("", None)  # the dropped URLs, e-mails and mentions
     for key in [k for k in counts if "\u2019" in k or "\u2010" in k]:
-        counts[key.translate(_JOINER_TO_ASCII)] += counts.pop(key)
+        counts[key.translate(JOINER_TO_ASCII)] += counts.pop(key)
     if options.drop_numbers:
         for key in [k for k in counts if not _HAS_LETTER.search(k)]:
             del counts[key]
@@ -277,7 +279,7 @@ def _spans_in(text: str, options: TokenizeOptions, base: int) -> list[tuple[str,
         if kind == "word":
             word = match.group()
             if has_joiners:
-                word = word.translate(_JOINER_TO_ASCII)
+                word = word.translate(JOINER_TO_ASCII)
             # Most words start with a letter; only the others need the full test.
             if drop_numbers and not word[0].isalpha() and not has_letter(word):
                 continue
