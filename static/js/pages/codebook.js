@@ -730,17 +730,18 @@ function describe(change) {
       }
       break;
     case "code.merge":
+      // A blind coder gets no coding tallies (the API leaves them out): say nothing of them.
       text = `${who} merged “${name}” into “${after.into_name ?? nameOf(after.into)}”` +
-        ` (${plural(after.moved ?? 0, "coding")} moved)`;
+        (after.moved !== undefined ? ` (${plural(after.moved, "coding")} moved)` : "");
       break;
     case "code.split":
       text = `${who} split “${after.new_name}” off “${name}”` +
-        ` (${plural((after.codings || []).length, "coding")} moved)`;
+        (after.codings !== undefined ? ` (${plural(after.codings.length, "coding")} moved)` : "");
       break;
     case "code.delete":
       text = `${who} deleted “${name}”` +
         (after.codes > 1 ? ` and ${plural(after.codes - 1, "code")} below it` : "") +
-        ` (${plural(after.codings ?? 0, "coding")})`;
+        (after.codings !== undefined ? ` (${plural(after.codings, "coding")})` : "");
       break;
     case "code.restore":
       text = `${who} restored “${name}”` +
