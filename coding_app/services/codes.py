@@ -140,17 +140,7 @@ def code_update(*, code: Code, user, version: int | None, **fields) -> Code:
     for key, value in changed.items():
         setattr(code, key, value)
     code.full_clean(validate_constraints=False, exclude=["project", "parent", "created_by"])
-    code.version += 1
-    _save(code, f"“{code.name}” already exists at this level.")
-    change_record(
-        project_id=code.project_id,
-        user=user,
-        kind=Change.Kind.CODE_UPDATE,
-        code=code,
-        before=before,
-        after=code_snapshot(code),
-    )
-    return code
+    return _save_version(code, user, Change.Kind.CODE_UPDATE, before, "at this level")
 
 
 @transaction.atomic
@@ -186,12 +176,17 @@ def code_move(
             Code.objects.filter(pk=sibling.pk).update(position=index)
     if (code.parent_id, code.position) == (before["parent"], before["position"]):
         return code
+    return _save_version(code, user, Change.Kind.CODE_MOVE, before, "at that level")
+
+
+def _save_version(code: Code, user, kind: str, before: dict, where: str) -> Code:
+    """Save an edited code as its next version and record the change, before and after."""
     code.version += 1
-    _save(code, f"“{code.name}” already exists at that level.")
+    _save(code, f"“{code.name}” already exists {where}.")
     change_record(
         project_id=code.project_id,
         user=user,
-        kind=Change.Kind.CODE_MOVE,
+        kind=kind,
         code=code,
         before=before,
         after=code_snapshot(code),
