@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from corpus.models import ImportBatch, JobStatus, Post
+from corpus.models import ImportBatch, JobStatus, Post, Sample
 from corpus.selectors import post_visible_q
 
 from .access import sees_all_codings
@@ -112,13 +112,27 @@ def quote_list(
     """Every visible quote of a code (and of the codes under it), with its post and coder."""
     ids = code_descendant_ids(code=code) if include_children else [code.pk]
     quotes = coding_list(membership=membership).filter(code_id__in=ids)
-    if coder_id:
-        quotes = quotes.filter(coder_id=coder_id)
-    if batch_id:
-        quotes = quotes.filter(post__batch_id=batch_id)
-    if sample_post_ids is not None:
-        quotes = quotes.filter(post_id__in=sample_post_ids)
+    quotes = codings_filter(
+        quotes, coder_id=coder_id, batch_id=batch_id, sample_post_ids=sample_post_ids
+    )
     return quotes.select_related("post", "code").order_by("post_id", "start", "id")
+
+
+def codings_filter(
+    codings: QuerySet[Coding],
+    *,
+    coder_id: int | None = None,
+    batch_id: int | None = None,
+    sample_post_ids: list[int] | None = None,
+) -> QuerySet[Coding]:
+    """Codings of one coder, one import batch or one sample's posts (the quote filters)."""
+    if coder_id:
+        codings = codings.filter(coder_id=coder_id)
+    if batch_id:
+        codings = codings.filter(post__batch_id=batch_id)
+    if sample_post_ids is not None:
+        codings = codings.filter(post_id__in=sample_post_ids)
+    return codings
 
 
 CHANGE_PAGE = 500
@@ -178,6 +192,21 @@ def coders_with_consensus(*, membership: Membership, roles=("coder",)) -> list:
         if user is not None and Coding.objects.filter(coder=user, post__project=project).exists():
             rows.append(SimpleNamespace(user_id=user.pk, user=user, role="consensus"))
     return rows
+
+
+def quote_filters(params, project) -> dict:
+    """Quote filters from query parameters: coder, batch and sample ids."""
+
+    def number(name):
+        value = params.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    filters = {"coder_id": number("coder"), "batch_id": number("batch")}
+    sample_id = number("sample")
+    if sample_id:
+        sample = Sample.objects.filter(project=project, pk=sample_id).first()
+        filters["sample_post_ids"] = sample.post_ids if sample else []
+    return filters
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from analysis import views as analysis_views
 from corpus import exchange_views
 from corpus import views as corpus_views
 
-from . import codebook_views, views
+from . import codebook_views, export_views, views
 from .auth_views import ThrottledLoginView
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("restore/", export_views.project_restore_upload, name="project-restore"),
     path("p/<slug:slug>/", views.project_detail, name="project-page"),
     path("p/<slug:slug>/posts/<int:pk>/", views.post_detail, name="post-page"),
     path("p/<slug:slug>/codes/<int:pk>/", views.code_detail, name="code-page"),
@@ -57,6 +58,10 @@ urlpatterns = [
         exchange_views.exchange_download_qdc,
         name="exchange-qdc",
     ),
+    path("p/<slug:slug>/downloads/", export_views.downloads_page, name="downloads-page"),
+    path("p/<slug:slug>/codings.csv", export_views.codings_csv, name="codings-csv"),
+    path("p/<slug:slug>/codings.xlsx", export_views.codings_xlsx, name="codings-xlsx"),
+    path("p/<slug:slug>/backup.zip", export_views.project_backup, name="project-backup"),
     path("p/<slug:slug>/analysis/", analysis_views.analysis_page, name="analysis-page"),
     path("p/<slug:slug>/agreement/", analysis_views.comparison_page, name="comparison-page"),
     path(

@@ -2,6 +2,7 @@
 
 import csv
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
@@ -65,7 +66,8 @@ def project_list(request):
         .select_related("project")
         .order_by("project__name")
     )
-    return render(request, "coding_app/project_list.html", {"memberships": memberships})
+    context = {"memberships": memberships, "max_upload_mb": settings.GROUNDED_MAX_UPLOAD_MB}
+    return render(request, "coding_app/project_list.html", context)
 
 
 def project_context(membership) -> dict:
@@ -194,18 +196,12 @@ def post_detail(request, slug, pk):
     return render(request, "coding_app/post_detail.html", context)
 
 
-def _quote_filters(request, project) -> dict:
-    from coding_app.api.views import quote_filters
-
-    return quote_filters(request.GET, project)
-
-
 @login_required
 def code_detail(request, slug, pk):
     membership = project_access_by_slug(request.user, slug)
     project = membership.project
     code = get_object_or_404(Code, project=project, pk=pk)
-    filters = _quote_filters(request, project)
+    filters = selectors.quote_filters(request.GET, project)
     quotes = selectors.quote_list(membership=membership, code=code, **filters)
     page = Paginator(quotes, 50).get_page(request.GET.get("page"))
     path = []
@@ -248,7 +244,7 @@ def code_quotes_csv(request, slug, pk):
     project = membership.project
     code = get_object_or_404(Code, project=project, pk=pk)
     quotes = selectors.quote_list(
-        membership=membership, code=code, **_quote_filters(request, project)
+        membership=membership, code=code, **selectors.quote_filters(request.GET, project)
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="quotes-{project.slug}-{code.pk}.csv"'
@@ -273,7 +269,7 @@ def code_quotes_csv(request, slug, pk):
                 coding.start,
                 coding.end,
                 csv_safe(coding.memo),
-                post.url,
+                csv_safe(post.url),
             ]
         )
     return response

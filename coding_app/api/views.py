@@ -430,7 +430,9 @@ class CodeViewSet(viewsets.ModelViewSet):
         code = self.get_object()
         membership = project_access(request.user, code.project)
         quotes = selectors.quote_list(
-            membership=membership, code=code, **quote_filters(request.query_params, code.project)
+            membership=membership,
+            code=code,
+            **selectors.quote_filters(request.query_params, code.project),
         )
         page = self.paginate_queryset(quotes)
         return self.get_paginated_response(
@@ -460,22 +462,6 @@ class CodeViewSet(viewsets.ModelViewSet):
         return Response(
             code_tree(project=project, counts=coding_counts_by_code(membership=membership))
         )
-
-
-def quote_filters(params, project) -> dict:
-    """Quote filters from query parameters: coder, batch and sample ids."""
-    from corpus.models import Sample
-
-    def number(name):
-        value = params.get(name, "")
-        return int(value) if value.isdigit() else None
-
-    filters = {"coder_id": number("coder"), "batch_id": number("batch")}
-    sample_id = number("sample")
-    if sample_id:
-        sample = Sample.objects.filter(project=project, pk=sample_id).first()
-        filters["sample_post_ids"] = sample.post_ids if sample else []
-    return filters
 
 
 class CodingViewSet(

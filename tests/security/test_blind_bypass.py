@@ -292,6 +292,28 @@ def test_quotes_csv_holds_only_the_blind_coders_rows(blind, client):
     assert len(list(csv.DictReader(io.StringIO(everything.content.decode("utf-8-sig"))))) == 1
 
 
+def test_codings_exports_hold_only_the_blind_coders_rows(blind, client):
+    from openpyxl import load_workbook
+
+    client.force_login(blind.team.coders[1])
+    cora = blind.team.coders[0]
+    for query in ("", f"?coder={cora.pk}", f"?code={blind.ours.code.pk}"):
+        response = client.get(f"/p/study/codings.csv{query}")
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert {row["coder"] for row in rows} <= {"cole"}, query
+        assert SECRET not in body and "digital skills" not in body, query
+        book = load_workbook(io.BytesIO(client.get(f"/p/study/codings.xlsx{query}").getvalue()))
+        cells = [c for row in book.active.iter_rows(values_only=True) for c in row]
+        assert "cora" not in cells and not any(SECRET in str(c) for c in cells), query
+    response = client.get("/p/study/codings.csv")
+    assert len(list(csv.DictReader(io.StringIO(response.getvalue().decode("utf-8-sig"))))) == 1
+    client.force_login(blind.team.supervisor)  # the supervisor sees both coders' rows
+    response = client.get("/p/study/codings.csv")
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
+    assert {row["coder"] for row in rows} == {"cora", "cole"}
+
+
 def test_codebook_csv_holds_no_coding(blind, client):
     client.force_login(blind.team.coders[1])
     body = client.get("/p/study/codebook.csv").content.decode("utf-8-sig")

@@ -48,7 +48,8 @@ class Rule:
 
     allow: "public" (anyone), "authenticated" (any logged-in user), "list" (any logged-in
     user, who sees only their projects' rows), "coder" / "supervisor" / "admin" (that role
-    or higher in the project), "owner" (the coder who made the coding, nobody else).
+    or higher in the project), "owner" (the coder who made the coding, nobody else),
+    "staff" (staff accounts only, none of the roles here: 403 for every logged-in user).
     """
 
     name: str
@@ -82,6 +83,15 @@ RULES = [
     R("login", "get", lambda o, s: "/login/", "public", (200,)),
     R("logout", "post", lambda o, s: "/logout/", "public", (302,)),
     R("healthz", "get", lambda o, s: "/healthz", "public", (200,)),
+    R(
+        "project-restore",
+        "post",
+        lambda o, s: "/restore/",
+        "staff",
+        (302,),
+        body=lambda o, s: {"slug": "restored"},
+        files=lambda: {"file": csv_upload("backup.zip", b"PK\x03\x04 not a backup")},
+    ),
     # ------------------------------------------------------------------ project pages
     R("project-page", "get", lambda o, s: f"/p/{s}/", "coder", (200,)),
     R("post-page", "get", lambda o, s: f"/p/{s}/posts/{o.post.pk}/", "coder", (200,)),
@@ -160,6 +170,10 @@ RULES = [
     ),
     R("exchange-qdpx", "get", lambda o, s: f"/p/{s}/exchange/project.qdpx", "supervisor", (200,)),
     R("exchange-qdc", "get", lambda o, s: f"/p/{s}/exchange/codebook.qdc", "supervisor", (200,)),
+    R("downloads-page", "get", lambda o, s: f"/p/{s}/downloads/", "coder", (200,)),
+    R("codings-csv", "get", lambda o, s: f"/p/{s}/codings.csv", "coder", (200,)),
+    R("codings-xlsx", "get", lambda o, s: f"/p/{s}/codings.xlsx", "coder", (200,)),
+    R("project-backup", "get", lambda o, s: f"/p/{s}/backup.zip", "admin", (200,)),
     R("analysis-page", "get", lambda o, s: f"/p/{s}/analysis/", "coder", (200,)),
     R("comparison-page", "get", lambda o, s: f"/p/{s}/agreement/", "supervisor", (200,)),
     R(
@@ -655,6 +669,8 @@ def _expected(rule: Rule, role: str) -> str:
         return "anonymous"
     if rule.allow == "authenticated":
         return "allowed"
+    if rule.allow == "staff":
+        return "denied-403"
     if rule.allow == "list":
         return "list" if role == NONMEMBER else "allowed"
     if role == NONMEMBER:

@@ -367,15 +367,10 @@ def test_quotes_and_codebook_csv_cells_never_start_a_formula_in_text_columns(wor
     client.force_login(world.team.supervisor)
     quotes = _cells(client.get(f"/p/study/codes/{formulas['code'].pk}/quotes.csv"))
     assert FORMULA in "".join(quotes)  # the hostile values are exported (neutralised)
-    # The url column is reported separately (see the xfail below).
-    assert [c for c in _formula_cells(quotes) if not c.startswith("=cmd")] == []
+    assert _formula_cells(quotes) == []
     assert _formula_cells(_cells(client.get("/p/study/codebook.csv"))) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: coding_app/views.py code_quotes_csv writes post.url without csv_safe",
-)
 def test_quotes_csv_neutralises_a_formula_in_the_post_url(world, formulas):
     client = Client()
     client.force_login(world.team.supervisor)
