@@ -2,12 +2,13 @@
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
-import sys
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,10 +23,11 @@ from corpus.selectors import post_visible_q
 
 from . import parallel
 from .models import AnalysisJob, StopWord, SynonymGroup, TokenCounts
+from .readahead import read_ahead
 from .text.frequency import count_tokens, word_frequency
 from .text.kwic import find_occurrences, keyword_in_context
 from .text.stopwords import load_stopwords
-from .text.tokenize import word_counts
+from .text.tokenize import JOINER_TO_ASCII, word_counts
 from .text.wordtree import word_tree
 
 logger = logging.getLogger(__name__)
@@ -419,12 +421,19 @@ def _run(job: AnalysisJob) -> dict:
             ],
         }
 
-    docs = _docs_mentioning(_narrow(job, rows, params).iterator(chunk_size=READ_CHUNK), params)
     # One pass over the texts finds the root; the tree and the KWIC lines share it. For exact
     # roots the texts were kept by a substring test already, so no second word-count test.
+    # The texts are read ahead on a second connection while this one tokenises them.
+    docs: list[tuple[int, str]] = []
+
+    def kept():
+        for doc in _docs_mentioning(read_ahead(_narrow(job, rows, params)), params):
+            docs.append(doc)
+            yield doc
+
     occurrences = list(
         find_occurrences(
-            docs,
+            kept(),
             params["root"],
             grouping=_grouping(params),
             quick_check=params["grouping"] != "exact",
@@ -466,14 +475,20 @@ def _run(job: AnalysisJob) -> dict:
     }
 
 
+# Non-ASCII code points that can read as ASCII letters or digits after NFKC and case folding
+# (surrogates left out).
+LOOKALIKE_PLANES = (range(0x80, 0xD800), range(0xE000, 0x20000))
+
+
 @functools.cache
 def _ascii_lookalikes() -> str:
     """A regex class of every non-ASCII character that NFKC and case folding turn into (or
-    into text holding) ASCII letters or digits: 𝗦, ﬁ, Ｋ, ², ß… (about 1,400 code points)."""
+    into text holding) ASCII letters or digits: 𝗦, ﬁ, Ｋ, ², ß… (about 1,400 code points).
+
+    They all lie in the first two planes (tests check this against every code point), so
+    only those are scanned: a tenth of the work, on each worker's first word tree."""
     ranges: list[list[int]] = []
-    for code in range(0x80, sys.maxunicode + 1):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
+    for code in itertools.chain(*LOOKALIKE_PLANES):
         char = chr(code)
         folded = unicodedata.normalize("NFKC", char).casefold()
         if folded != char and any(c.isascii() and c.isalnum() for c in folded):
@@ -498,33 +513,33 @@ def _narrow(job: AnalysisJob, rows, params: dict):
             Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": r"[^\x01-\x7f]"})
         )
     lookalikes = _ascii_lookalikes() + ("\u2019\u2010" if set(first) & set("'-") else "")
+    # An ASCII word: PostgreSQL's case-blind regex (~*) scans faster than ILIKE (about 0.2 s
+    # against 0.4 s on 100,000 posts); punctuation is escaped, letters and digits are not.
+    word = "".join(c if c.isalnum() else "\\" + c for c in first)
     return rows.filter(
-        Q(**{f"{field}__icontains": first}) | Q(**{f"{field}__regex": f"[{lookalikes}]"})
+        Q(**{f"{field}__iregex": word}) | Q(**{f"{field}__regex": f"[{lookalikes}]"})
     )
 
 
-def _docs_mentioning(rows, params: dict) -> list[tuple[int, str]]:
+def _docs_mentioning(rows, params: dict) -> Iterator[tuple[int, str]]:
     """Only the texts that can hold the root: a cheap substring test before tokenising.
 
     For exact grouping a match needs the root's first word in the NFKC, case-folded text;
     stemmed and synonym roots can match other surface forms, so every text is kept then.
     """
     if params["grouping"] != "exact":
-        return list(rows)
-    from .text.tokenize import JOINER_TO_ASCII
-
+        yield from rows
+        return
     first = params["root"].split()[0].casefold().translate(JOINER_TO_ASCII)
-    kept = []
     for doc_id, text in rows:
         folded = text.casefold()
         if first in folded:
-            kept.append((doc_id, text))
+            yield doc_id, text
         elif not unicodedata.is_normalized("NFKC", text):  # 𝗦𝗞𝗜𝗟𝗟𝗦, ligatures, full-width
             if first in unicodedata.normalize("NFKC", text).casefold().translate(JOINER_TO_ASCII):
-                kept.append((doc_id, text))
+                yield doc_id, text
         elif ("\u2019" in text or "\u2010" in text) and first in folded.translate(JOINER_TO_ASCII):
-            kept.append((doc_id, text))
-    return kept
+            yield doc_id, text
 
 
 def _trim_occurrences(node: dict, texts: dict) -> None:
@@ -630,6 +645,6 @@ def tree_branch_sentences(*, job: AnalysisJob, phrase: str) -> list[tuple[int, i
             }
         )
     rows, _ = _documents(job)
-    docs = _docs_mentioning(rows.iterator(chunk_size=READ_CHUNK), job.params | {"root": phrase})
+    docs = list(_docs_mentioning(read_ahead(rows), job.params | {"root": phrase}))
     tree = word_tree(docs, phrase, depth=1, grouping=_grouping(job.params))
     return [tuple(o) for o in tree["right"]["occurrences"]]

@@ -289,3 +289,33 @@ def test_word_tree_finds_ligatures_and_full_width_letters_past_the_database_filt
     )
     assert job.result["tree"]["count"] == 3
     assert job.result["kwic_total"] == 3
+
+
+def test_ascii_lookalikes_hold_every_character_that_reads_as_ascii():
+    """The word tree's database prefilter keeps texts with look-alikes of ASCII letters; its
+    class is built from LOOKALIKE_PLANES only, which must miss no code point of Unicode."""
+    import sys
+    import unicodedata
+
+    from analysis.services import _ascii_lookalikes
+
+    every = set()
+    for code in range(0x80, sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        if folded != char and any(c.isascii() and c.isalnum() for c in folded):
+            every.add(code)
+    body = _ascii_lookalikes()
+    found = set()
+    i = 0
+    while i < len(body):  # "a-z" ranges and single characters, as the class is written
+        if i + 2 < len(body) and body[i + 1] == "-":
+            found.update(range(ord(body[i]), ord(body[i + 2]) + 1))
+            i += 3
+        else:
+            found.add(ord(body[i]))
+            i += 1
+    assert found == every
+    assert {ord("𝗦"), ord("ﬁ"), ord("Ｋ"), ord("²"), ord("ß")} <= found

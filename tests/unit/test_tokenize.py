@@ -152,3 +152,20 @@ def test_word_counts_ascii_fast_path_finds_exactly_the_words_of_words():
         assert word_counts([text]) == Counter(words(text)), repr(text)
     mixed = [*texts, "Café 𝗦𝗞𝗜𝗟𝗟𝗦 don’t", "naïve résumé"]
     assert word_counts(mixed) == Counter(w for t in mixed for w in words(t))
+
+
+def test_combining_marks_are_found_in_every_plane_that_has_them():
+    """The tokenizer scans only MARK_PLANES for combining marks; no other code point is one."""
+    import sys
+    import unicodedata
+
+    from analysis.text.tokenize import _mark_ranges
+
+    every = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me")
+    ]
+    found = [code for a, b in _mark_ranges() for code in range(a, b + 1)]
+    assert found == every
+    assert len(every) > 2_000  # Unicode 14 has 2,300 or so
