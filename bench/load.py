@@ -353,7 +353,8 @@ def main() -> None:
     errors = sum(1 for v in results.values() for _, status, _ in v if not 200 <= status < 300)
     print(
         f"{args.users} users for {wall:.0f} s against bin/up (gunicorn "
-        f"{up_env['WEB_WORKERS']} workers, 2 Celery workers, scheduler) on this 2-core machine"
+        f"{up_env['WEB_WORKERS']} workers x {up_env.get('WEB_THREADS', 4)} threads, 2 Celery "
+        "workers, scheduler) on this 2-core machine"
     )
     print(f"throughput {total / wall:.1f} requests/s, errors {errors}\n")
     print(f"{'request':16}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
