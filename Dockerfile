@@ -11,4 +11,4 @@ COPY . .
 RUN DJANGO_SECRET_KEY=build DATABASE_URL=sqlite:////tmp/build.db CELERY_BROKER_URL=memory:// \
     DJANGO_SETTINGS_MODULE=coding_app.settings.production python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "coding_app.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4"]
+CMD ["gunicorn", "coding_app.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4"]
