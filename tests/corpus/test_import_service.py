@@ -406,3 +406,24 @@ def test_rejected_rows_csv_download(client, team):
     body = response.content.decode("utf-8-sig")
     assert body.splitlines()[0] == "row,problem,level"
     assert "4,text is empty,rejected" in body
+
+
+def test_a_large_import_refreshes_the_planners_statistics(team, transactional_db):
+    """After 10,000 posts PostgreSQL's row estimate for the posts table is current (ANALYZE),
+    not the empty table's: queries right after an import are planned for its size."""
+    from django.db import connection
+
+    rows = "".join(f"Post {i} about micro-credentials and skills.\n" for i in range(10_000))
+    batch = services.import_batch_create(
+        project=team.project,
+        user=team.admin,
+        file_name="many.csv",
+        fileobj=SimpleUploadedFile("many.csv", ("text\n" + rows).encode()),
+        enqueue=False,
+    )
+    batch = services.import_batch_run(batch_id=batch.pk, scan_near_duplicates=False)
+    assert batch.status == JobStatus.SUCCEEDED and batch.imported_count == 10_000
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'corpus_post'")
+        (estimate,) = cursor.fetchone()
+    assert estimate >= 10_000
