@@ -8,6 +8,7 @@ import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from analysis.text.tokenize import count_words
 
@@ -24,7 +25,15 @@ _WHOLE_FLOAT = re.compile(r"[+-]?\d+\.0+")
 
 
 def _clean(value: str) -> str:
+    if value.isascii() and "\x00" not in value:  # the usual case, and nothing to change
+        return value
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+
+
+@lru_cache(maxsize=4096)
+def _clean_key(key: object) -> str:
+    """A metadata attribute's name: every row of a file repeats the same few."""
+    return _clean(str(key))
 
 
 def _is_missing(value: object) -> bool:
@@ -32,7 +41,10 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    return isinstance(value, str) and value.strip().casefold() in _MISSING
+    if not isinstance(value, str):
+        return False
+    value = value.strip()
+    return not value or (len(value) <= 4 and value.casefold() in _MISSING)
 
 
 _WEB_URL = re.compile(r"https?://\S", re.IGNORECASE)
@@ -125,7 +137,7 @@ def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
 
     mapped = set(mapping.values())
     metadata = {
-        _clean(str(key)): _metadata_value(value)
+        _clean_key(key): _metadata_value(value)
         for key, value in fields.items()
         if key not in mapped
     }
