@@ -1,16 +1,21 @@
 """Writes normalised post records to the database in chunks, skipping duplicates.
 
-Memory stays flat: duplicates are found per chunk (a set for the chunk, indexed look-ups for
-everything already in the project, including earlier chunks of the same file). On PostgreSQL
-rows go in with COPY; elsewhere with bulk_create.
+A post is a duplicate when its project already holds its content hash, external id or URL
+(the three unique indexes of the posts table), from an earlier import or an earlier row of
+the same file. Memory stays flat: nothing about earlier chunks is kept here.
+
+On PostgreSQL a chunk is COPYed into a temporary staging table and moved across with one
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` in file order, so the unique indexes themselves
+find the duplicates (no look-up round trips, and two imports into one project at once cannot
+both insert the same post). Elsewhere (SQLite) duplicates are looked up per chunk and the
+rest go in with bulk_create.
 """
 
 import json
 import queue
 import threading
-from collections.abc import Iterable
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from .importers import PostRecord
@@ -30,6 +35,55 @@ COPY_COLUMNS = (
     "metadata",
     "created_at",
 )
+# The per-row columns, as staged; project, batch and time are the same for a whole chunk.
+_STAGED = COPY_COLUMNS[2:11]
+_STAGE = "grounded_import_stage"
+
+
+def _copy_field(value: str) -> str:
+    # COPY's text format: a backslash escapes the characters that end a field or a row
+    # (chained replace is much faster than str.translate here).
+    return (
+        value.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+
+
+def copy_text(records: list[PostRecord]) -> bytes:
+    """The staging table's rows in PostgreSQL's COPY text format (UTF-8)."""
+    lines = []
+    for order, r in enumerate(records):
+        lines.append(
+            "\t".join(
+                (
+                    str(order),
+                    _copy_field(r.external_id[:255]),
+                    _copy_field(r.author[:255]),
+                    _copy_field(r.author_headline[:500]),
+                    r.posted_at.isoformat() if r.posted_at is not None else "\\N",
+                    _copy_field(r.url[:2000]),
+                    _copy_field(r.text),
+                    str(r.word_count),
+                    r.content_hash,
+                    _copy_field(json.dumps(r.metadata, ensure_ascii=False)),
+                )
+            )
+        )
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+class Prepared:
+    """A chunk ready to write: its row count and either COPY text or the records."""
+
+    __slots__ = ("rows", "payload", "records")
+
+    def __init__(self, rows: int, payload: bytes = b"", records: list[PostRecord] | None = None):
+        self.rows = rows
+        self.payload = payload
+        self.records = records or []
 
 
 class PostWriter:
@@ -38,21 +92,64 @@ class PostWriter:
         self.batch_id = batch_id
         self.use_copy = connection.vendor == "postgresql"
 
-    def write(self, records: list[PostRecord]) -> tuple[list[PostRecord], list[PostRecord]]:
-        """Insert the records that are new; return (inserted, duplicates)."""
-        fresh, duplicates = self._split_duplicates(records)
-        if fresh:
-            if self.use_copy:
-                self._copy(fresh)
-            else:
-                Post.objects.bulk_create([self._post(r) for r in fresh], batch_size=1000)
-        return fresh, duplicates
+    def write(self, records: list[PostRecord]) -> tuple[int, int]:
+        """Insert the records that are new; return (inserted, duplicates) counts."""
+        return self.write_prepared(self.prepare(records))
 
-    def _split_duplicates(self, records: list[PostRecord]):
+    def prepare(self, records: list[PostRecord]) -> "Prepared":
+        """The chunk as the database takes it. On PostgreSQL that is COPY text, encoded by
+        the thread that parses, so a BackgroundWriter's thread only sends bytes and waits
+        (it barely needs the GIL, and the parsing thread keeps it)."""
+        if self.use_copy:
+            return Prepared(len(records), copy_text(records))
+        return Prepared(len(records), records=records)
+
+    def write_prepared(self, chunk: "Prepared") -> tuple[int, int]:
+        if not chunk.rows:
+            return 0, 0
+        if self.use_copy:
+            inserted = self._stage_and_insert(chunk.payload)
+        else:
+            fresh = self._split_duplicates(chunk.records)
+            Post.objects.bulk_create([self._post(r) for r in fresh], batch_size=1000)
+            inserted = len(fresh)
+        return inserted, chunk.rows - inserted
+
+    # PostgreSQL -------------------------------------------------------------------------
+
+    def _stage_and_insert(self, payload: bytes) -> int:
+        table = Post._meta.db_table
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Temporary, so private to this connection; emptied when the chunk commits.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (ord integer, "
+                "external_id text, author text, author_headline text, posted_at timestamptz, "
+                "url text, text text, word_count integer, content_hash text, metadata jsonb) "
+                "ON COMMIT DELETE ROWS"
+            )
+            # Inside an enclosing transaction the last chunk's rows are still there.
+            cursor.execute(f"DELETE FROM {_STAGE}")
+            with cursor.cursor.copy(
+                f"COPY {_STAGE} (ord, {', '.join(_STAGED)}) FROM STDIN"
+            ) as copy:
+                copy.write(payload)
+            # No conflict target: a row that collides with any unique index (content hash,
+            # external id, URL), including an earlier row of this chunk, is skipped.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(COPY_COLUMNS)}) "
+                f"SELECT %s, %s, {', '.join(_STAGED)}, %s FROM {_STAGE} ORDER BY ord "
+                "ON CONFLICT DO NOTHING",
+                [self.project_id, self.batch_id, timezone.now()],
+            )
+            return cursor.rowcount
+
+    # Other databases --------------------------------------------------------------------
+
+    def _split_duplicates(self, records: list[PostRecord]) -> list[PostRecord]:
         hashes = self._existing("content_hash", {r.content_hash for r in records})
         ids = self._existing("external_id", {r.external_id for r in records if r.external_id})
         urls = self._existing("url", {r.url[:2000] for r in records if r.url})
-        fresh, duplicates = [], []
+        fresh = []
         for record in records:
             url = record.url[:2000]
             if (
@@ -60,7 +157,6 @@ class PostWriter:
                 or (record.external_id and record.external_id in ids)
                 or (url and url in urls)
             ):
-                duplicates.append(record)
                 continue
             # Later rows of the same chunk compare against this one.
             hashes.add(record.content_hash)
@@ -69,21 +165,11 @@ class PostWriter:
             if url:
                 urls.add(url)
             fresh.append(record)
-        return fresh, duplicates
+        return fresh
 
     def _existing(self, field: str, values: set[str]) -> set[str]:
         if not values:
             return set()
-        # One indexed look-up per key (an OR across keys would defeat the indexes).
-        if self.use_copy:
-            # One array parameter instead of thousands of placeholders.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT {field} FROM {Post._meta.db_table} "
-                    f"WHERE project_id = %s AND {field} = ANY(%s)",
-                    [self.project_id, list(values)],
-                )
-                return {row[0] for row in cursor.fetchall()}
         return set(
             Post.objects.filter(project_id=self.project_id, **{f"{field}__in": values}).values_list(
                 field, flat=True
@@ -104,28 +190,6 @@ class PostWriter:
             content_hash=record.content_hash,
             metadata=record.metadata,
         )
-
-    def _copy(self, records: Iterable[PostRecord]) -> None:
-        now = timezone.now()
-        sql = f"COPY {Post._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for r in records:
-                copy.write_row(
-                    (
-                        self.project_id,
-                        self.batch_id,
-                        r.external_id[:255],
-                        r.author[:255],
-                        r.author_headline[:500],
-                        r.posted_at,
-                        r.url[:2000],
-                        r.text,
-                        r.word_count,
-                        r.content_hash,
-                        json.dumps(r.metadata, ensure_ascii=False),
-                        now,
-                    )
-                )
 
 
 class BackgroundWriter:
@@ -148,7 +212,7 @@ class BackgroundWriter:
 
     def submit(self, records: list[PostRecord]) -> None:
         self._raise()
-        self._queue.put(records)
+        self._queue.put(self.writer.prepare(records))
 
     def close(self) -> None:
         """Wait for every submitted chunk; re-raise the writer's error, if any."""
@@ -162,11 +226,11 @@ class BackgroundWriter:
 
     def _run(self) -> None:
         try:
-            while (records := self._queue.get()) is not self._DONE:
+            while (chunk := self._queue.get()) is not self._DONE:
                 if self.error is None:
-                    inserted, duplicates = self.writer.write(records)
-                    self.inserted += len(inserted)
-                    self.duplicates += len(duplicates)
+                    inserted, duplicates = self.writer.write_prepared(chunk)
+                    self.inserted += inserted
+                    self.duplicates += duplicates
         except BaseException as exc:  # handed to the importing thread
             self.error = exc
             while self._queue.get() is not self._DONE:  # let the producer finish

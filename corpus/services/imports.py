@@ -299,8 +299,8 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
                 sink.submit(records)
             else:
                 inserted, duplicates = writer.write(records)
-                counts["imported"] += len(inserted)
-                counts["duplicates"] += len(duplicates)
+                counts["imported"] += inserted
+                counts["duplicates"] += duplicates
 
             if time.monotonic() - last_progress >= PROGRESS_INTERVAL_S:
                 last_progress = time.monotonic()
