@@ -63,8 +63,10 @@ class ImportBatch(JobRow):
 
 
 class Post(models.Model):
+    # No index of its own: the (project, batch) index and the unique (project, …) ones all
+    # lead with the project, and every index costs each imported row an insertion.
     project = models.ForeignKey(
-        "coding_app.Project", on_delete=models.CASCADE, related_name="posts"
+        "coding_app.Project", on_delete=models.CASCADE, related_name="posts", db_index=False
     )
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="posts"
