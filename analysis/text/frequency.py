@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Generic, Literal, TypeVar
+from operator import itemgetter
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 import snowballstemmer
 
@@ -151,8 +153,9 @@ def merge_counts(counters: Iterable[Mapping[str, int]]) -> Counter[str]:
     return merged
 
 
-@dataclass
-class WordCount:
+class WordCount(NamedTuple):
+    """One row of a frequency query (a tuple: a query over a large corpus builds many)."""
+
     word: str
     count: int
     percent: float
@@ -201,17 +204,53 @@ def word_frequency(
         counts.update(word_counts(texts, options))
 
     # A phrase key such as "micro credential" stands for as many words as it has.
-    total = sum(n * (key.count(" ") + 1) for key, n in counts.items())
+    total = sum(counts.values()) + sum(
+        n * key.count(" ") for key, n in counts.items() if " " in key
+    )
     kept = {
         key: n
         for key, n in counts.items()
         if n > 0 and len(key) >= min_length and key not in stopwords
     }
-    entries = [
-        _entry(display, members, total) for display, members in _groups(kept, grouping, options)
+    return FrequencyResult(total_words=total, words=_ranked(kept, grouping, options, top, total))
+
+
+def _ranked(
+    kept: dict[str, int],
+    grouping: Grouping,
+    options: TokenizeOptions,
+    top: int | None,
+    total: int,
+) -> list[WordCount]:
+    """The groups by count, descending, then word; only the first ``top`` are built."""
+
+    def percent(count: int) -> float:
+        return count / total * 100 if total else 0.0
+
+    if grouping == "exact":
+        # Every group is one word: rank (word, count) pairs without building groups.
+        if top is None:
+            ranked = sorted(kept.items())  # by word (words are unique) …
+            ranked.sort(key=itemgetter(1), reverse=True)  # … then by count; the sort is stable
+        else:
+            ranked = heapq.nsmallest(top, kept.items(), key=lambda item: (-item[1], item[0]))
+        return [WordCount(w, n, percent(n), [w]) for w, n in ranked]
+    groups = []
+    for display, members in _groups(kept, grouping, options):
+        if display is None:  # the most frequent member, the first in word order on ties
+            display = min(members, key=lambda word: (-members[word], word))
+        groups.append((display, sum(members.values()), members))
+    order = lambda group: (-group[1], group[0])  # noqa: E731
+    chosen = sorted(groups, key=order) if top is None else heapq.nsmallest(top, groups, key=order)
+    return [
+        WordCount(
+            word=display,
+            count=count,
+            percent=percent(count),
+            grouped=sorted(members, key=lambda word: (-members[word], word)),
+        )
+        for display, count, members in chosen
     ]
-    entries.sort(key=lambda entry: (-entry.count, entry.word))
-    return FrequencyResult(total_words=total, words=entries if top is None else entries[:top])
 
 
 def _texts_only(items: Iterable[str | Mapping[str, int]], counts: Counter[str]) -> Iterator[str]:
@@ -247,14 +286,3 @@ def _groups(
         by_group.setdefault(group, {})[key] = n
     for (is_label, name), members in by_group.items():
         yield (name if is_label else next(iter(members))), members
-
-
-def _entry(display: str | None, members: dict[str, int], total: int) -> WordCount:
-    ordered = sorted(members, key=lambda word: (-members[word], word))
-    count = sum(members.values())
-    return WordCount(
-        word=ordered[0] if display is None else display,
-        count=count,
-        percent=count / total * 100 if total else 0.0,
-        grouped=ordered,
-    )
