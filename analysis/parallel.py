@@ -60,8 +60,9 @@ def chunk_claim(job_id: int) -> AnalysisChunk | None:
     return None
 
 
-def chunk_count(chunk: AnalysisChunk, rows) -> None:
-    """Count one chunk's documents and keep the result on the chunk."""
+def chunk_count(chunk: AnalysisChunk, rows, *, keep: bool = True) -> Counter:
+    """Count one chunk's documents and mark it done. A helper keeps the counts on the chunk
+    for the job to merge (``keep``); the job's own task merges its chunks in memory."""
     texts = [
         text
         for _id, text in rows.filter(id__gte=chunk.first_id, id__lte=chunk.last_id).iterator(
@@ -70,8 +71,9 @@ def chunk_count(chunk: AnalysisChunk, rows) -> None:
     ]
     counts = word_counts(texts)
     AnalysisChunk.objects.filter(pk=chunk.pk, status=JobStatus.RUNNING).update(
-        status=JobStatus.SUCCEEDED, counts=dict(counts), finished_at=timezone.now()
+        status=JobStatus.SUCCEEDED, counts=dict(counts) if keep else {}, finished_at=timezone.now()
     )
+    return counts
 
 
 def chunks_help(job_id: int, rows) -> int:
@@ -96,13 +98,31 @@ def count_in_chunks(job: AnalysisJob, rows, total: int, *, enqueue, cancelled) -
         enqueue(job.pk)
     stale = timezone.timedelta(seconds=settings.GROUNDED_JOB_STALE_SECONDS)
     beat = 0.0
+    merged: Counter = Counter()
+    own: set[int] = set()  # chunks this task counted (merged already)
+    taken: set[int] = set()  # helpers' chunks merged so far
+
+    def merge_finished() -> None:
+        # Helpers' chunks are merged as they finish, while the others are still counting,
+        # so that little is left to merge when the last chunk is done.
+        done = AnalysisChunk.objects.filter(job=job, status=JobStatus.SUCCEEDED).exclude(
+            pk__in=own | taken
+        )
+        for pk, counts in done.values_list("pk", "counts"):
+            merged.update(counts)
+            taken.add(pk)
+
     while True:
         chunk = chunk_claim(job.pk)
         if chunk is not None:
-            chunk_count(chunk, rows)
+            merged.update(chunk_count(chunk, rows, keep=False))
+            own.add(chunk.pk)
+            merge_finished()
         else:
+            merge_finished()
             left = AnalysisChunk.objects.filter(job=job).exclude(status=JobStatus.SUCCEEDED)
             if not left.exists():
+                merge_finished()  # a chunk that finished after the first look
                 break
             # A helper whose worker died leaves its chunk running: take it back.
             left.filter(status=JobStatus.RUNNING, claimed_at__lt=timezone.now() - stale).update(
@@ -115,8 +135,5 @@ def count_in_chunks(job: AnalysisJob, rows, total: int, *, enqueue, cancelled) -
             counted = sum(done.values_list("documents", flat=True))
             if not job_heartbeat(AnalysisJob, job.pk, progress=counted / total if total else 0):
                 cancelled()
-    merged: Counter = Counter()
-    for counts in AnalysisChunk.objects.filter(job=job).values_list("counts", flat=True):
-        merged.update(counts)
     AnalysisChunk.objects.filter(job=job).delete()
     return merged

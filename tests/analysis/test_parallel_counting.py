@@ -50,7 +50,7 @@ def test_chunked_counting_gives_the_single_pass_counts(
     monkeypatch.setattr(
         parallel,
         "chunk_count",
-        lambda chunk, rows: (claimed.append(chunk.index), original(chunk, rows)),
+        lambda chunk, rows, **kw: (claimed.append(chunk.index), original(chunk, rows, **kw))[1],
     )
     job = frequency(team, django_capture_on_commit_callbacks)
     assert job.status == JobStatus.SUCCEEDED, job.message
@@ -94,3 +94,29 @@ def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
     parallel.chunks_plan(job, rows)
     assert parallel.chunks_help(job.pk, rows) == 0
     assert services.analysis_chunks_help(job_id=job.pk) == 0
+
+
+def test_helpers_chunks_are_merged_once_each(team, small_chunks):
+    """Helpers keep their counts on the chunk; the job merges them with its own, once."""
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
+    )
+    rows = team.project.posts.order_by("id").values_list("id", "text")
+    helped = []
+
+    def helper_counts_one(job_id):
+        chunk = parallel.chunk_claim(job_id)
+        if chunk is not None:
+            parallel.chunk_count(chunk, rows)
+            helped.append(chunk.index)
+
+    def never():
+        raise AssertionError("the job was not cancelled")
+
+    counts = parallel.count_in_chunks(
+        job, rows, len(TEXTS), enqueue=helper_counts_one, cancelled=never
+    )
+    assert helped == [0, 1, 2, 3, 4]  # five helpers, one chunk each; the job counted the sixth
+    assert counts == Counter(w for text in TEXTS for w in words(text))
