@@ -169,7 +169,25 @@ def words(text: str, options: TokenizeOptions = DEFAULT) -> list[str]:
     e-mail addresses, @mentions and words without a letter are dropped unless
     ``options`` says otherwise.
     """
-    return _words_in(_prepare(text, options.casefold), options)
+    prepared = _prepare(text, options.casefold)
+    if options.drop_urls and options.drop_emails and options.drop_mentions:
+        return _words_found(prepared, options.drop_numbers)
+    return _words_in(prepared, options)
+
+
+def _words_found(prepared: str, drop_numbers: bool) -> list[str]:
+    """``_words_in`` for the usual options (URLs, e-mails and mentions dropped), with one
+    ``findall`` instead of a Python step per match: several times faster on long texts."""
+    # findall gives the word for a word and "" for a URL, e-mail or mention.
+    pattern = _ascii_count_pattern() if prepared.isascii() else _count_pattern()
+    found = pattern.findall(prepared)
+    if "\u2019" in prepared or "\u2010" in prepared:
+        found = [word.translate(JOINER_TO_ASCII) for word in found]
+    if not drop_numbers:
+        return [word for word in found if word]
+    has_letter = _HAS_LETTER.search
+    # Most words start with a letter; only the others need the full test.
+    return [word for word in found if word and (word[0].isalpha() or has_letter(word))]
 
 
 def count_words(text: str) -> int:

@@ -139,7 +139,7 @@ def test_word_counts_ascii_fast_path_finds_exactly_the_words_of_words():
     import random
     from collections import Counter
 
-    from analysis.text.tokenize import word_counts, words
+    from analysis.text.tokenize import word_counts
 
     rng = random.Random(7)
     alphabet = " \t\n\x1c\x1fab-'.,09@:/hHwWlL_+XyZ.com"
@@ -149,9 +149,48 @@ def test_word_counts_ascii_fast_path_finds_exactly_the_words_of_words():
         for _ in range(3000)
     ]
     for text in texts:
-        assert word_counts([text]) == Counter(words(text)), repr(text)
+        assert word_counts([text]) == Counter(reference_words(text)), repr(text)
     mixed = [*texts, "Café 𝗦𝗞𝗜𝗟𝗟𝗦 don’t", "naïve résumé"]
-    assert word_counts(mixed) == Counter(w for t in mixed for w in words(t))
+    assert word_counts(mixed) == Counter(w for t in mixed for w in reference_words(t))
+
+
+def reference_words(text, options=None):
+    """``words`` the slow, obvious way: one Python step per regex match (``_words_in``)."""
+    from analysis.text.tokenize import DEFAULT, _prepare, _words_in
+
+    options = options or DEFAULT
+    return _words_in(_prepare(text, options.casefold), options)
+
+
+def test_words_fast_path_equals_the_step_by_step_scan_on_random_text():
+    import random
+
+    from analysis.text.tokenize import TokenizeOptions, words
+
+    rng = random.Random(11)
+    alphabet = " \t\n\x1c\x1fab-'’‐.,09@:/hHwWlL_+XyZ.comé𝗦ﬁ\u0301\u093f½٣"
+    starts = ["", "http://a.b/x ", "www.x.y ", "lnkd.in/ab ", "me@x.com ", "@bob ", "1,000.5 "]
+    for options in (TokenizeOptions(), TokenizeOptions(drop_numbers=False, casefold=False)):
+        for _ in range(3000):
+            text = rng.choice(starts) + "".join(
+                rng.choice(alphabet) for _ in range(rng.randint(0, 40))
+            )
+            assert words(text, options) == reference_words(text, options), repr(text)
+
+
+def test_words_fast_path_equals_the_step_by_step_scan_on_real_posts(shared_data):
+    import csv
+    import json
+
+    from analysis.text.tokenize import words
+
+    texts = []
+    with open(shared_data / "corpora" / "linkedin_influencers_1600.csv", encoding="utf-8") as f:
+        texts += [row["content"] for row in csv.DictReader(f)]
+    with open(shared_data / "corpora" / "tweeteval_155k.jsonl", encoding="utf-8") as f:
+        texts += [json.loads(line)["text"] for _, line in zip(range(20000), f, strict=False)]
+    for text in texts:
+        assert words(text) == reference_words(text), repr(text[:200])
 
 
 def test_combining_marks_are_found_in_every_plane_that_has_them():
