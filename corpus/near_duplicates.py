@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from hashlib import blake2b
 
@@ -214,7 +214,10 @@ _MISSING = object()
 
 
 def find_near_duplicates(
-    items: Iterable[tuple[Hashable, str]], threshold: float = DEFAULT_THRESHOLD
+    items: Iterable[tuple[Hashable, str]],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]] | None = None,
 ) -> list[tuple[Hashable, Hashable, float]]:
     """Pairs ``(key_a, key_b, similarity)`` of texts whose true shingle Jaccard similarity
     is at least ``threshold``; ``key_a`` came before ``key_b`` in ``items``.
@@ -222,35 +225,48 @@ def find_near_duplicates(
     Pairs are sorted by the input position of ``key_b``, then of ``key_a``. Texts with
     identical shingle sets are each paired with the first of them only (similarity 1.0).
 
-    Two passes, light on memory (about 0.4 KB per text besides the texts themselves):
-    the first computes each signature and keeps only its 32 band hashes in arrays; the
-    second finds, band by band, the texts sharing a band hash and verifies each distinct
-    candidate pair once with the true Jaccard similarity.
+    Two passes, light on memory: the first computes each signature and keeps only its 32
+    band hashes in arrays (about 0.4 KB per text); the second finds, band by band, the texts
+    sharing a band hash and verifies each distinct candidate pair once with the true Jaccard
+    similarity. With ``texts_of`` (keys → texts, for example a database query) the texts are
+    not kept at all: the second pass loads the texts of a block of candidate pairs at a time,
+    and identical shingle sets are recognised by a 128-bit digest instead of by comparing
+    the sets.
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError("The threshold must be above 0 and at most 1.")
     keys: list[Hashable] = []
     texts: list[str] = []
-    first_with_set: dict[int, int] = {}
+    first_with_set: dict[object, int] = {}
     exact: list[tuple[int, int]] = []
     # Row r of the band columns belongs to input position positions[r].
     positions = array("q")
     columns = [array("q") for _ in range(BANDS)]
+    cache: dict[int, frozenset[str]] = {}
 
     @lru_cache(maxsize=8192)
     def shingle_set(position: int) -> frozenset[str]:
+        if texts_of is not None:
+            return cache[position]
         return frozenset(shingles(words(texts[position])))
 
     for key, text in items:
         position = len(keys)
         keys.append(key)
-        texts.append(text)
+        if texts_of is None:
+            texts.append(text)
         own = frozenset(shingles(words(text)))
         if not own:
             continue
-        fingerprint = hash(own)
-        same = first_with_set.get(fingerprint)
-        if same is not None and shingle_set(same) == own:
+        if texts_of is None:
+            fingerprint: object = hash(own)
+            same = first_with_set.get(fingerprint)
+            is_copy = same is not None and shingle_set(same) == own
+        else:
+            fingerprint = _set_digest(own)
+            same = first_with_set.get(fingerprint)
+            is_copy = same is not None
+        if is_copy:
             exact.append((same, position))
             continue
         first_with_set.setdefault(fingerprint, position)
@@ -273,13 +289,47 @@ def find_near_duplicates(
             for i, low in enumerate(rows):
                 base = low * count
                 candidates.update(base + high for high in rows[i + 1 :])
+    del columns
 
     found: list[tuple[int, int, float]] = [(b, a, 1.0) for a, b in exact]
-    for packed in sorted(candidates):
-        low, high = divmod(packed, count)
-        a, b = positions[low], positions[high]
-        similarity = _set_jaccard(shingle_set(a), shingle_set(b))
-        if similarity >= threshold:
-            found.append((b, a, similarity))
+    ordered = sorted(candidates)
+    del candidates
+    for start in range(0, len(ordered), _VERIFY_BLOCK):
+        block = [divmod(packed, count) for packed in ordered[start : start + _VERIFY_BLOCK]]
+        if texts_of is not None:
+            _load_shingle_sets(
+                {positions[row] for pair in block for row in pair}, keys, texts_of, cache
+            )
+            shingle_set.cache_clear()
+        for low, high in block:
+            a, b = positions[low], positions[high]
+            similarity = _set_jaccard(shingle_set(a), shingle_set(b))
+            if similarity >= threshold:
+                found.append((b, a, similarity))
     found.sort()
     return [(keys[a], keys[b], similarity) for b, a, similarity in found]
+
+
+# Candidate pairs verified per round trip when the texts are loaded on demand.
+_VERIFY_BLOCK = 2_000
+
+
+def _set_digest(shingle_set: frozenset[str]) -> bytes:
+    return blake2b("\x00".join(sorted(shingle_set)).encode("utf-8", "surrogatepass")).digest()[:16]
+
+
+def _load_shingle_sets(
+    wanted: set[int],
+    keys: list[Hashable],
+    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
+    cache: dict[int, frozenset[str]],
+) -> None:
+    """Replace ``cache`` with the shingle sets of the ``wanted`` input positions."""
+    kept = {position: cache[position] for position in wanted if position in cache}
+    missing = [position for position in wanted if position not in kept]
+    loaded = texts_of([keys[position] for position in missing])
+    for position in missing:
+        # A post deleted since the first pass has no text any more: it matches nothing.
+        kept[position] = frozenset(shingles(words(loaded.get(keys[position], ""))))
+    cache.clear()
+    cache.update(kept)

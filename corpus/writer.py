@@ -44,10 +44,7 @@ def _copy_field(value: str) -> str:
     # COPY's text format: a backslash escapes the characters that end a field or a row
     # (chained replace is much faster than str.translate here).
     return (
-        value.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 

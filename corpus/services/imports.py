@@ -413,38 +413,85 @@ def near_duplicates_scan(*, batch_id: int) -> int:
 
     Returns the number of pairs flagged; it is also stored on the batch.
     """
-    from ..models import NearDuplicate, Post
+    from ..models import Post
     from ..near_duplicates import find_near_duplicates
 
     batch = ImportBatch.objects.get(pk=batch_id)
     posts = Post.objects.filter(
         project_id=batch.project_id, word_count__gte=NEAR_DUPLICATE_MIN_WORDS
     )
-    new = list(posts.filter(batch=batch).order_by("id").values_list("id", "text"))
     found = 0
-    if new:
-        new_ids = {pid for pid, _ in new}
-        older = (
-            posts.exclude(batch=batch)
-            .order_by("id")
-            .values_list("id", "text")
-            .iterator(chunk_size=2000)
-        )
-
+    if posts.filter(batch=batch).exists():
+        # The older posts, then the batch's, streamed: the scan keeps band hashes, not texts,
+        # and loads the texts of candidate pairs when it verifies them.
         def items():
-            yield from older
-            yield from new
+            yield from (
+                posts.exclude(batch=batch)
+                .order_by("id")
+                .values_list("id", "text")
+                .iterator(chunk_size=5000)
+            )
+            yield from (
+                posts.filter(batch=batch)
+                .order_by("id")
+                .values_list("id", "text")
+                .iterator(chunk_size=5000)
+            )
+
+        def texts_of(ids: list[int]) -> dict[int, str]:
+            if connection.vendor == "postgresql":  # one array parameter, not one per id
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT id, text FROM {Post._meta.db_table} WHERE id = ANY(%s)", [ids]
+                    )
+                    return dict(cursor.fetchall())
+            return dict(Post.objects.filter(pk__in=ids).values_list("id", "text"))
 
         pairs = [
-            NearDuplicate(
-                project_id=batch.project_id, post_id=later, similar_to_id=earlier, similarity=sim
+            (later, earlier, similarity)
+            for earlier, later, similarity in find_near_duplicates(
+                items(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=texts_of
             )
-            for earlier, later, sim in find_near_duplicates(
-                items(), threshold=NEAR_DUPLICATE_THRESHOLD
-            )
-            if later in new_ids
         ]
-        NearDuplicate.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=1000)
-        found = len(pairs)
+        new_ids = set(posts.filter(batch=batch).values_list("id", flat=True))
+        found = _near_duplicates_save(
+            batch.project_id, [pair for pair in pairs if pair[0] in new_ids]
+        )
     ImportBatch.objects.filter(pk=batch_id).update(near_duplicate_count=found)
     return found
+
+
+def _near_duplicates_save(project_id: int, pairs: list[tuple[int, int, float]]) -> int:
+    """Store (post, similar_to, similarity) pairs, skipping pairs already flagged."""
+    from ..models import NearDuplicate
+
+    if connection.vendor != "postgresql":
+        NearDuplicate.objects.bulk_create(
+            [
+                NearDuplicate(project_id=project_id, post_id=a, similar_to_id=b, similarity=s)
+                for a, b, s in pairs
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return len(pairs)
+    # Arrays, not one ORM object per pair: a 1,000,000-post import can flag 100,000s.
+    table = NearDuplicate._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 50_000):
+            block = pairs[start : start + 50_000]
+            cursor.execute(
+                f"INSERT INTO {table} (project_id, post_id, similar_to_id, similarity, status, "
+                "created_at) SELECT %s, p, s, sim, %s, %s FROM unnest(%s::bigint[], "
+                "%s::bigint[], %s::float8[]) AS t(p, s, sim) ON CONFLICT DO NOTHING",
+                [
+                    project_id,
+                    NearDuplicate.Status.OPEN,
+                    now,
+                    [a for a, _, _ in block],
+                    [b for _, b, _ in block],
+                    [s for _, _, s in block],
+                ],
+            )
+    return len(pairs)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from analysis.text.tokenize import words
+from corpus import near_duplicates
 from corpus.near_duplicates import (
     BANDS,
     EMPTY,
@@ -218,3 +219,36 @@ def test_find_near_duplicates_on_real_influencers_corpus_verifies_pairs_and_find
         true = jaccard(words(by_key[key_a]), words(by_key[key_b]))
         assert similarity == pytest.approx(true) and true >= threshold
     assert (source, "plant") in {(a, b) for a, b, _ in pairs}
+
+
+def test_texts_loaded_on_demand_give_the_same_pairs(monkeypatch):
+    """With ``texts_of`` the texts are not kept: candidate pairs are verified a block at a
+    time with texts loaded for that block, and only candidates' texts are asked for."""
+    if not INFLUENCERS_CSV.exists():
+        pytest.skip(f"shared corpus not available at {INFLUENCERS_CSV}")
+    with INFLUENCERS_CSV.open(encoding="utf-8", newline="") as handle:
+        texts = [row["content"] for row in csv.DictReader(handle)]
+    rng = random.Random(3)
+    plants = [(f"plant{i}", edited_copy(texts[i], 1, seed=i)) for i in range(0, 1600, 50)]
+    same_set = [("shouted", texts[100].upper()), ("again", texts[100] + " https://x.org")]
+    items = [*enumerate(texts), *plants, *same_set]
+    rng.shuffle(items)
+    by_key = dict(items)
+    asked: list[list] = []
+
+    def texts_of(keys):
+        asked.append(list(keys))
+        return {key: by_key[key] for key in keys}
+
+    monkeypatch.setattr(near_duplicates, "_VERIFY_BLOCK", 7)
+    expected = find_near_duplicates(items, threshold=0.6)
+    assert find_near_duplicates(items, threshold=0.6, texts_of=texts_of) == expected
+    assert len(expected) >= 20  # most plants (short posts with an edit fall below 0.6)
+    assert sum(1 for _, _, similarity in expected if similarity == 1.0) >= 2  # the same sets
+    assert len(asked) > 1  # several blocks
+    assert len({key for keys in asked for key in keys}) < len(items) / 4
+
+
+def test_texts_loaded_on_demand_tolerate_a_post_deleted_meanwhile():
+    items = [(1, POST), (2, REPOST)]
+    assert find_near_duplicates(items, texts_of=lambda keys: {}) == []
