@@ -83,6 +83,10 @@ class Post(models.Model):
     content_hash = models.CharField(max_length=64)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # corpus.near_duplicates.lsh_record of the text, for posts of at least MIN_WORDS words:
+    # computed at import (or by the next near-duplicate scan), so later scans need not
+    # tokenise the project again. Empty for a text without words.
+    lsh = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

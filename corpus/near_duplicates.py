@@ -48,9 +48,10 @@ LSH banding (``NearDuplicateIndex``)
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from hashlib import blake2b
 
@@ -61,6 +62,10 @@ NUM_PERM = 128
 BANDS = 32
 ROWS = 4
 DEFAULT_THRESHOLD = 0.8
+# Posts are compared when they have at least this many words (a post's word count): shorter
+# texts share too few word 5-shingles to judge, and exact copies are caught by the content
+# hash. Only such posts get an LSH record.
+MIN_WORDS = 20
 
 _BIN_BITS = 7  # 2**7 == NUM_PERM bins
 _BIN_MASK = NUM_PERM - 1
@@ -154,9 +159,41 @@ def estimated_similarity(sig_a: Sequence[int], sig_b: Sequence[int]) -> float:
     return sum(1 for a, b in zip(sig_a, sig_b, strict=True) if a == b) / len(sig_a)
 
 
+# Odd 64-bit multipliers mixing a band's 4 values into one key: fixed for ever, like the
+# probe lists, because band keys are stored with the posts (``lsh_record``).
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+_MASK64 = (1 << 64) - 1
+_SIGN = 1 << 63
+
+
 def _band_keys(signature: Sequence[int]) -> list[int]:
-    # Python's hash of a tuple of ints does not depend on the process (no hash seed).
-    return [hash(tuple(signature[i : i + ROWS])) for i in range(0, NUM_PERM, ROWS)]
+    """The 32 band keys of a signature, as signed 64-bit integers (equal bands, equal keys;
+    different bands collide only by chance, and candidates are verified anyway)."""
+    m0, m1, m2, m3 = _MIX
+    keys = []
+    for i in range(0, NUM_PERM, ROWS):
+        key = (
+            signature[i] * m0
+            ^ signature[i + 1] * m1
+            ^ signature[i + 2] * m2
+            ^ signature[i + 3] * m3
+        ) & _MASK64
+        keys.append(key - (1 << 64) if key & _SIGN else key)
+    return keys
+
+
+# A post's stored LSH record: 16 bytes identifying its shingle set, then its 32 band keys
+# (little-endian signed 64-bit). A text without words has the empty record.
+_RECORD = struct.Struct(f"<16s{BANDS}q")
+RECORD_SIZE = _RECORD.size
+
+
+def lsh_record(text: str) -> bytes:
+    """What the near-duplicate scan needs of a text, computed once and stored with the post."""
+    own = frozenset(shingles(words(text)))
+    if not own:
+        return b""
+    return _RECORD.pack(_set_digest(own), *_band_keys(_signature_of_shingles(own)))
 
 
 class _Keys(list):
@@ -233,81 +270,131 @@ def find_near_duplicates(
     and identical shingle sets are recognised by a 128-bit digest instead of by comparing
     the sets.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError("The threshold must be above 0 and at most 1.")
-    keys: list[Hashable] = []
+    _check_threshold(threshold)
+    if texts_of is not None:
+        records = ((key, lsh_record(text)) for key, text in items)
+        return find_near_duplicates_in_records(records, threshold, texts_of=texts_of)
     texts: list[str] = []
-    first_with_set: dict[object, int] = {}
-    exact: list[tuple[int, int]] = []
-    # Row r of the band columns belongs to input position positions[r].
-    positions = array("q")
-    columns = [array("q") for _ in range(BANDS)]
-    cache: dict[int, frozenset[str]] = {}
+    first = _FirstPass()
+    same_set: dict[int, int] = {}
 
     @lru_cache(maxsize=8192)
     def shingle_set(position: int) -> frozenset[str]:
-        if texts_of is not None:
-            return cache[position]
         return frozenset(shingles(words(texts[position])))
 
     for key, text in items:
-        position = len(keys)
-        keys.append(key)
-        if texts_of is None:
-            texts.append(text)
+        position = first.add_key(key)
+        texts.append(text)
         own = frozenset(shingles(words(text)))
         if not own:
             continue
-        if texts_of is None:
-            fingerprint: object = hash(own)
-            same = first_with_set.get(fingerprint)
-            is_copy = same is not None and shingle_set(same) == own
-        else:
-            fingerprint = _set_digest(own)
-            same = first_with_set.get(fingerprint)
-            is_copy = same is not None
-        if is_copy:
-            exact.append((same, position))
+        fingerprint = hash(own)
+        same = same_set.get(fingerprint)
+        if same is not None and shingle_set(same) == own:
+            first.exact.append((same, position))
             continue
-        first_with_set.setdefault(fingerprint, position)
-        positions.append(position)
-        for column, band_key in zip(columns, _band_keys(_signature_of_shingles(own)), strict=True):
+        same_set.setdefault(fingerprint, position)
+        first.add_bands(position, _band_keys(_signature_of_shingles(own)))
+    del same_set
+
+    def verify(block: list[tuple[int, int]]) -> Iterator[float]:
+        return (_set_jaccard(shingle_set(a), shingle_set(b)) for a, b in block)
+
+    return first.pairs(threshold, verify)
+
+
+def find_near_duplicates_in_records(
+    records: Iterable[tuple[Hashable, bytes]],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
+) -> list[tuple[Hashable, Hashable, float]]:
+    """``find_near_duplicates`` from stored ``lsh_record``s rather than texts: nothing is
+    tokenised but the texts of candidate pairs, loaded with ``texts_of`` a block at a time."""
+    _check_threshold(threshold)
+    first = _FirstPass()
+    same_set: dict[bytes, int] = {}
+    for key, record in records:
+        position = first.add_key(key)
+        if len(record) != RECORD_SIZE:  # no words (or no record): never a near-duplicate
+            continue
+        digest = record[:16]
+        same = same_set.get(digest)
+        if same is not None:
+            first.exact.append((same, position))
+            continue
+        same_set[digest] = position
+        first.add_bands(position, _RECORD.unpack(record)[1:])
+    del same_set
+    cache: dict[int, frozenset[str]] = {}
+
+    def verify(block: list[tuple[int, int]]) -> Iterator[float]:
+        _load_shingle_sets({p for pair in block for p in pair}, first.keys, texts_of, cache)
+        return (_set_jaccard(cache[a], cache[b]) for a, b in block)
+
+    return first.pairs(threshold, verify)
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError("The threshold must be above 0 and at most 1.")
+
+
+class _FirstPass:
+    """The input keys, the band keys of each distinct shingle set in arrays (row r belongs
+    to input position positions[r]), and the (first, copy) positions of identical sets."""
+
+    def __init__(self) -> None:
+        self.keys: list[Hashable] = []
+        self.positions = array("q")
+        self.columns = [array("q") for _ in range(BANDS)]
+        self.exact: list[tuple[int, int]] = []
+
+    def add_key(self, key: Hashable) -> int:
+        self.keys.append(key)
+        return len(self.keys) - 1
+
+    def add_bands(self, position: int, band_keys: Sequence[int]) -> None:
+        self.positions.append(position)
+        for column, band_key in zip(self.columns, band_keys, strict=True):
             column.append(band_key)
-    del first_with_set
 
-    count = len(positions)
-    candidates: set[int] = set()
-    for column in columns:
-        shared = {band_key for band_key, n in Counter(column).items() if n > 1}
-        if not shared:
-            continue
-        runs: dict[int, list[int]] = {}
-        for row, band_key in enumerate(column):
-            if band_key in shared:
-                runs.setdefault(band_key, []).append(row)
-        for rows in runs.values():
-            for i, low in enumerate(rows):
-                base = low * count
-                candidates.update(base + high for high in rows[i + 1 :])
-    del columns
+    def candidates(self) -> list[tuple[int, int]]:
+        """Distinct (earlier, later) input positions sharing at least one band key."""
+        count = len(self.positions)
+        packed: set[int] = set()
+        for column in self.columns:
+            shared = {band_key for band_key, n in Counter(column).items() if n > 1}
+            if not shared:
+                continue
+            runs: dict[int, list[int]] = {}
+            for row, band_key in enumerate(column):
+                if band_key in shared:
+                    runs.setdefault(band_key, []).append(row)
+            for rows in runs.values():
+                for i, low in enumerate(rows):
+                    base = low * count
+                    packed.update(base + high for high in rows[i + 1 :])
+        self.columns = []
+        positions = self.positions
+        return [
+            (positions[low], positions[high])
+            for low, high in (divmod(pair, count) for pair in sorted(packed))
+        ]
 
-    found: list[tuple[int, int, float]] = [(b, a, 1.0) for a, b in exact]
-    ordered = sorted(candidates)
-    del candidates
-    for start in range(0, len(ordered), _VERIFY_BLOCK):
-        block = [divmod(packed, count) for packed in ordered[start : start + _VERIFY_BLOCK]]
-        if texts_of is not None:
-            _load_shingle_sets(
-                {positions[row] for pair in block for row in pair}, keys, texts_of, cache
-            )
-            shingle_set.cache_clear()
-        for low, high in block:
-            a, b = positions[low], positions[high]
-            similarity = _set_jaccard(shingle_set(a), shingle_set(b))
-            if similarity >= threshold:
-                found.append((b, a, similarity))
-    found.sort()
-    return [(keys[a], keys[b], similarity) for b, a, similarity in found]
+    def pairs(
+        self, threshold: float, verify: Callable[[list[tuple[int, int]]], Iterable[float]]
+    ) -> list[tuple[Hashable, Hashable, float]]:
+        found: list[tuple[int, int, float]] = [(b, a, 1.0) for a, b in self.exact]
+        candidates = self.candidates()
+        for start in range(0, len(candidates), _VERIFY_BLOCK):
+            block = candidates[start : start + _VERIFY_BLOCK]
+            for (a, b), similarity in zip(block, verify(block), strict=True):
+                if similarity >= threshold:
+                    found.append((b, a, similarity))
+        found.sort()
+        keys = self.keys
+        return [(keys[a], keys[b], similarity) for b, a, similarity in found]
 
 
 # Candidate pairs verified per round trip when the texts are loaded on demand.

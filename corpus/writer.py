@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .importers import PostRecord
 from .models import Post
+from .near_duplicates import MIN_WORDS, lsh_record
 
 COPY_COLUMNS = (
     "project_id",
@@ -33,10 +34,11 @@ COPY_COLUMNS = (
     "word_count",
     "content_hash",
     "metadata",
+    "lsh",
     "created_at",
 )
 # The per-row columns, as staged; project, batch and time are the same for a whole chunk.
-_STAGED = COPY_COLUMNS[2:11]
+_STAGED = COPY_COLUMNS[2:12]
 _STAGE = "grounded_import_stage"
 
 
@@ -65,11 +67,18 @@ def copy_text(records: list[PostRecord]) -> bytes:
                     str(r.word_count),
                     r.content_hash,
                     _copy_field(json.dumps(r.metadata, ensure_ascii=False)),
+                    # bytea as hex, its backslash escaped for COPY
+                    "\\N" if (record := _lsh(r)) is None else "\\\\x" + record.hex(),
                 )
             )
         )
     lines.append("")
     return "\n".join(lines).encode("utf-8")
+
+
+def _lsh(record: PostRecord) -> bytes | None:
+    """The post's stored LSH record (for the near-duplicate scan), or None below its size."""
+    return lsh_record(record.text) if record.word_count >= MIN_WORDS else None
 
 
 class Prepared:
@@ -121,7 +130,8 @@ class PostWriter:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (ord integer, "
                 "external_id text, author text, author_headline text, posted_at timestamptz, "
-                "url text, text text, word_count integer, content_hash text, metadata jsonb) "
+                "url text, text text, word_count integer, content_hash text, metadata jsonb, "
+                "lsh bytea) "
                 "ON COMMIT DELETE ROWS"
             )
             # Inside an enclosing transaction the last chunk's rows are still there.
@@ -186,6 +196,7 @@ class PostWriter:
             word_count=record.word_count,
             content_hash=record.content_hash,
             metadata=record.metadata,
+            lsh=_lsh(record),
         )
 
 

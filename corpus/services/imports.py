@@ -402,55 +402,37 @@ def import_batch_sweep_stale() -> int:
     )
 
 
-# Near-duplicates are looked for among posts of at least this many words: shorter texts
-# share too few word 5-shingles to judge, and exact copies are caught by the content hash.
-NEAR_DUPLICATE_MIN_WORDS = 20
 NEAR_DUPLICATE_THRESHOLD = 0.8
 
 
 def near_duplicates_scan(*, batch_id: int) -> int:
     """Flag posts of a batch that nearly repeat another post of the project (never deletes).
 
-    Returns the number of pairs flagged; it is also stored on the batch.
+    Returns the number of pairs flagged; it is also stored on the batch. Posts carry their
+    LSH record from the import (``Post.lsh``); posts that came another way (REFI-QDA, a
+    restored backup, a database from before records were kept) get theirs here, once. So
+    a scan tokenises only the texts of candidate pairs, to verify them.
     """
     from ..models import Post
-    from ..near_duplicates import find_near_duplicates
+    from ..near_duplicates import MIN_WORDS, find_near_duplicates_in_records
 
     batch = ImportBatch.objects.get(pk=batch_id)
-    posts = Post.objects.filter(
-        project_id=batch.project_id, word_count__gte=NEAR_DUPLICATE_MIN_WORDS
-    )
+    posts = Post.objects.filter(project_id=batch.project_id, word_count__gte=MIN_WORDS)
     found = 0
     if posts.filter(batch=batch).exists():
-        # The older posts, then the batch's, streamed: the scan keeps band hashes, not texts,
-        # and loads the texts of candidate pairs when it verifies them.
-        def items():
-            yield from (
-                posts.exclude(batch=batch)
-                .order_by("id")
-                .values_list("id", "text")
-                .iterator(chunk_size=5000)
-            )
-            yield from (
-                posts.filter(batch=batch)
-                .order_by("id")
-                .values_list("id", "text")
-                .iterator(chunk_size=5000)
-            )
+        _lsh_fill(posts.filter(lsh__isnull=True))
 
-        def texts_of(ids: list[int]) -> dict[int, str]:
-            if connection.vendor == "postgresql":  # one array parameter, not one per id
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT id, text FROM {Post._meta.db_table} WHERE id = ANY(%s)", [ids]
-                    )
-                    return dict(cursor.fetchall())
-            return dict(Post.objects.filter(pk__in=ids).values_list("id", "text"))
+        # The older posts, then the batch's, streamed; only their records are kept.
+        def records():
+            for part in (posts.exclude(batch=batch), posts.filter(batch=batch)):
+                rows = part.order_by("id").values_list("id", "lsh").iterator(chunk_size=10_000)
+                for post_id, record in rows:
+                    yield post_id, bytes(record)
 
         pairs = [
             (later, earlier, similarity)
-            for earlier, later, similarity in find_near_duplicates(
-                items(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=texts_of
+            for earlier, later, similarity in find_near_duplicates_in_records(
+                records(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=_texts_of
             )
         ]
         new_ids = set(posts.filter(batch=batch).values_list("id", flat=True))
@@ -459,6 +441,39 @@ def near_duplicates_scan(*, batch_id: int) -> int:
         )
     ImportBatch.objects.filter(pk=batch_id).update(near_duplicate_count=found)
     return found
+
+
+def _texts_of(ids: list[int]) -> dict[int, str]:
+    from ..models import Post
+
+    if connection.vendor == "postgresql":  # one array parameter, not one per id
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, text FROM {Post._meta.db_table} WHERE id = ANY(%s)", [ids])
+            return dict(cursor.fetchall())
+    return dict(Post.objects.filter(pk__in=ids).values_list("id", "text"))
+
+
+def _lsh_fill(posts) -> int:
+    """Compute and store the LSH record of posts that have none; returns how many."""
+    from ..models import Post
+    from ..near_duplicates import lsh_record
+
+    ids = list(posts.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), 2000):
+        texts = _texts_of(ids[start : start + 2000])
+        records = {post_id: lsh_record(text) for post_id, text in texts.items()}
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Post._meta.db_table} AS p SET lsh = v.lsh "
+                    "FROM unnest(%s::bigint[], %s::bytea[]) AS v(id, lsh) WHERE p.id = v.id",
+                    [list(records), list(records.values())],
+                )
+        else:
+            Post.objects.bulk_update(
+                [Post(pk=post_id, lsh=record) for post_id, record in records.items()], ["lsh"]
+            )
+    return len(ids)
 
 
 def _near_duplicates_save(project_id: int, pairs: list[tuple[int, int, float]]) -> int:

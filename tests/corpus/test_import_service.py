@@ -369,6 +369,29 @@ def test_near_duplicate_repost_is_flagged_not_deleted(team, tmp_path):
     assert Post.objects.count() == 2
 
 
+def test_near_duplicate_scan_fills_records_of_posts_that_came_another_way(team):
+    """Posts from REFI-QDA, a backup or an older version have no LSH record: the scan
+    computes it once, and flags a repost of them."""
+    from corpus.models import NearDuplicate
+    from corpus.near_duplicates import lsh_record
+    from tests.factories import PostFactory
+
+    text = (
+        "Employers now read a short verified course as evidence of skills and several of "
+        "our recent hires came in on the strength of their badges and portfolios alone. "
+        "Micro-credentials give adults a way back into learning when a full degree is out "
+        "of reach because of money, time or caring duties, and the people we hired this "
+        "way are doing well in the roles we gave them"
+    )
+    old = PostFactory(project=team.project, text=text, word_count=len(text.split()))
+    assert Post.objects.get(pk=old.pk).lsh is None
+    batch = run_import(team, f"text\n{text.replace('several', 'a few')}\n".encode())
+    assert services.near_duplicates_scan(batch_id=batch.pk) == 1  # the worker's follow-up task
+    assert bytes(Post.objects.get(pk=old.pk).lsh) == lsh_record(text)
+    pair = NearDuplicate.objects.get()
+    assert (pair.similar_to_id, pair.post.batch_id) == (old.pk, batch.pk)
+
+
 def test_cli_imports_a_folder_of_text_files(team, tmp_path):
     folder = tmp_path / "posts"
     folder.mkdir()

@@ -11,6 +11,7 @@ from corpus import services
 from corpus.importers import PostRecord
 from corpus.importers.normalize import content_hash
 from corpus.models import ImportBatch, Post
+from corpus.near_duplicates import RECORD_SIZE, lsh_record
 from corpus.writer import BackgroundWriter, PostWriter, copy_text
 
 AWKWARD = "tab\there, back\\slash, \\N and \\t as typed,\nnew line, cr\rend, emoji 👩🏽‍🔬, NFC é"
@@ -42,9 +43,10 @@ def test_copy_text_escapes_what_ends_a_field_or_row():
     payload = copy_text([record(1, "a\tb\\c\nd\re")]).decode()
     assert payload.endswith("\n") and payload.count("\n") == 1
     fields = payload[:-1].split("\t")
-    assert len(fields) == 10
+    assert len(fields) == 11
     assert fields[6] == "a\\tb\\\\c\\nd\\re"
     assert fields[4] == "\\N"  # no date: NULL, not the text "None"
+    assert fields[10] == "\\N"  # too short for an LSH record
 
 
 @pytest.mark.django_db
@@ -147,3 +149,14 @@ def test_import_of_a_file_with_awkward_text_reads_back_exactly(team):
     # Line breaks are normalised to \n on import; everything else is kept.
     assert post.text == AWKWARD.replace("\r", "\n")
     assert post.metadata == {"source": "back\\slash"}
+
+
+@pytest.mark.django_db
+def test_posts_long_enough_carry_their_lsh_record(team):
+    long_text = " ".join(f"word{i}" for i in range(30)) + " 👩🏽‍🔬 \\ end"
+    writer = make_writer(team)
+    assert writer.write([record(1, long_text), record(2, "too short to compare")]) == (2, 0)
+    stored = dict(Post.objects.values_list("text", "lsh"))
+    assert bytes(stored[long_text]) == lsh_record(long_text)
+    assert len(lsh_record(long_text)) == RECORD_SIZE
+    assert stored["too short to compare"] is None
