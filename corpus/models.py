@@ -63,7 +63,7 @@ class ImportBatch(JobRow):
 
 
 class Post(models.Model):
-    # No index of its own: the (project, batch) index and the unique (project, …) ones all
+    # No index of its own: the (project, id) index and the unique (project, …) ones all
     # lead with the project, and every index costs each imported row an insertion.
     project = models.ForeignKey(
         "coding_app.Project", on_delete=models.CASCADE, related_name="posts", db_index=False
@@ -103,7 +103,10 @@ class Post(models.Model):
                 fields=["project", "url"], condition=~Q(url=""), name="post_unique_url_in_project"
             ),
         ]
-        indexes = [models.Index(fields=["project", "batch"])]
+        # A project's posts in id order: listing, exporting and analysis stream them so; a
+        # cursor over them otherwise walks the primary key of every project's posts. (A
+        # batch's posts are found by the batch's own index.)
+        indexes = [models.Index(fields=["project", "id"], name="post_project_id_order")]
 
     def __str__(self) -> str:
         return f"Post {self.external_id or self.pk}"
