@@ -251,10 +251,7 @@ _MISSING = object()
 
 
 def find_near_duplicates(
-    items: Iterable[tuple[Hashable, str]],
-    threshold: float = DEFAULT_THRESHOLD,
-    *,
-    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]] | None = None,
+    items: Iterable[tuple[Hashable, str]], threshold: float = DEFAULT_THRESHOLD
 ) -> list[tuple[Hashable, Hashable, float]]:
     """Pairs ``(key_a, key_b, similarity)`` of texts whose true shingle Jaccard similarity
     is at least ``threshold``; ``key_a`` came before ``key_b`` in ``items``.
@@ -262,18 +259,13 @@ def find_near_duplicates(
     Pairs are sorted by the input position of ``key_b``, then of ``key_a``. Texts with
     identical shingle sets are each paired with the first of them only (similarity 1.0).
 
-    Two passes, light on memory: the first computes each signature and keeps only its 32
-    band hashes in arrays (about 0.4 KB per text); the second finds, band by band, the texts
-    sharing a band hash and verifies each distinct candidate pair once with the true Jaccard
-    similarity. With ``texts_of`` (keys → texts, for example a database query) the texts are
-    not kept at all: the second pass loads the texts of a block of candidate pairs at a time,
-    and identical shingle sets are recognised by a 128-bit digest instead of by comparing
-    the sets.
+    Two passes, light on memory (about 0.4 KB per text besides the texts themselves): the
+    first computes each signature and keeps only its 32 band hashes in arrays; the second
+    finds, band by band, the texts sharing a band hash and verifies each distinct candidate
+    pair once with the true Jaccard similarity. ``find_near_duplicates_in_records`` does the
+    same from stored records without keeping the texts.
     """
     _check_threshold(threshold)
-    if texts_of is not None:
-        records = ((key, lsh_record(text)) for key, text in items)
-        return find_near_duplicates_in_records(records, threshold, texts_of=texts_of)
     texts: list[str] = []
     first = _FirstPass()
     same_set: dict[int, int] = {}
@@ -310,7 +302,9 @@ def find_near_duplicates_in_records(
     texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
 ) -> list[tuple[Hashable, Hashable, float]]:
     """``find_near_duplicates`` from stored ``lsh_record``s rather than texts: nothing is
-    tokenised but the texts of candidate pairs, loaded with ``texts_of`` a block at a time."""
+    tokenised but the texts of candidate pairs, loaded with ``texts_of`` (keys → texts, for
+    example a database query) a block at a time. Identical shingle sets are recognised by
+    the records' 128-bit digests instead of by comparing the sets."""
     _check_threshold(threshold)
     first = _FirstPass()
     same_set: dict[bytes, int] = {}

@@ -16,7 +16,9 @@ from corpus.near_duplicates import (
     NearDuplicateIndex,
     estimated_similarity,
     find_near_duplicates,
+    find_near_duplicates_in_records,
     jaccard,
+    lsh_record,
     minhash_signature,
     shingles,
 )
@@ -222,7 +224,7 @@ def test_find_near_duplicates_on_real_influencers_corpus_verifies_pairs_and_find
 
 
 def test_texts_loaded_on_demand_give_the_same_pairs(monkeypatch):
-    """With ``texts_of`` the texts are not kept: candidate pairs are verified a block at a
+    """From stored records the texts are not kept: candidate pairs are verified a block at a
     time with texts loaded for that block, and only candidates' texts are asked for."""
     if not INFLUENCERS_CSV.exists():
         pytest.skip(f"shared corpus not available at {INFLUENCERS_CSV}")
@@ -242,7 +244,8 @@ def test_texts_loaded_on_demand_give_the_same_pairs(monkeypatch):
 
     monkeypatch.setattr(near_duplicates, "_VERIFY_BLOCK", 7)
     expected = find_near_duplicates(items, threshold=0.6)
-    assert find_near_duplicates(items, threshold=0.6, texts_of=texts_of) == expected
+    records = [(key, lsh_record(text)) for key, text in items]
+    assert find_near_duplicates_in_records(records, threshold=0.6, texts_of=texts_of) == expected
     assert len(expected) >= 20  # most plants (short posts with an edit fall below 0.6)
     assert sum(1 for _, _, similarity in expected if similarity == 1.0) >= 2  # the same sets
     assert len(asked) > 1  # several blocks
@@ -251,4 +254,5 @@ def test_texts_loaded_on_demand_give_the_same_pairs(monkeypatch):
 
 def test_texts_loaded_on_demand_tolerate_a_post_deleted_meanwhile():
     items = [(1, POST), (2, REPOST)]
-    assert find_near_duplicates(items, texts_of=lambda keys: {}) == []
+    records = [(key, lsh_record(text)) for key, text in items]
+    assert find_near_duplicates_in_records(records, texts_of=lambda keys: {}) == []
