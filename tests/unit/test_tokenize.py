@@ -208,3 +208,57 @@ def test_combining_marks_are_found_in_every_plane_that_has_them():
     found = [code for a, b in _mark_ranges() for code in range(a, b + 1)]
     assert found == every
     assert len(every) > 2_000  # Unicode 14 has 2,300 or so
+
+
+def test_whitespace_of_split_is_exactly_the_regex_whitespace():
+    """word_counts cuts texts with str.split and scans the pieces: that is only the scan of
+    the whole text if split's whitespace is exactly what the patterns' \\s excludes."""
+    import re
+    import sys
+
+    space = re.compile(r"\s")
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        assert ch.isspace() == bool(space.match(ch)), hex(code)
+
+
+def test_normalisation_never_reaches_across_whitespace():
+    """NFKC of a text is NFKC of its pieces joined by normalised whitespace: each whitespace
+    character is a starter that composes with nothing on either side."""
+    import sys
+    import unicodedata
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    # Combining marks, Hangul jamo, and characters whose NFKC form holds a space.
+    edges = ["a", "e\u0301", "\u0301", "\u0308x", "\u1100", "\u1161", "\u11a8", "가", "\u00a8"]
+    for ws in spaces:
+        for left in edges:
+            for right in edges:
+                whole = unicodedata.normalize("NFKC", left + ws + right)
+                parts = [unicodedata.normalize("NFKC", s) for s in (left, ws, right)]
+                assert whole == "".join(parts), (hex(ord(ws)), left, right)
+
+
+def test_word_counts_of_repeated_pieces_and_unicode_whitespace_equal_words():
+    """Pieces met more than once are scanned once and counted that often; Unicode
+    whitespace, combining marks at a piece's start, ligatures, fractions and characters
+    that normalise to a space all cut and count as the step-by-step scan does."""
+    import random
+    from collections import Counter
+
+    from analysis.text.tokenize import TokenizeOptions, word_counts
+
+    rng = random.Random(23)
+    alphabet = " \n\u00a0\u2028\u3000\x85\x1c-'’.,09@:/hHwWlL_+é\u0301\u00a8½ﬁ𝗦\u1100\u1161가ΣΑ"
+    vocabulary = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(60)
+    ]
+    vocabulary += ["Skills", "skills", "SKILLS", "http://x.y/z", "me@x.org", "@sam", "3.5"]
+    texts = [
+        " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 12))) for _ in range(800)
+    ]
+    for options in (TokenizeOptions(), TokenizeOptions(drop_numbers=False, casefold=False)):
+        expected = Counter(w for text in texts for w in reference_words(text, options))
+        assert word_counts(texts, options) == expected
+    assert word_counts([]) == Counter()
+    assert word_counts(["", "  \n "]) == Counter()
