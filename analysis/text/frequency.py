@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 from typing import Generic, Literal, NamedTuple, TypeVar
 
 import snowballstemmer
@@ -201,7 +202,12 @@ def word_frequency(
         for text in texts:
             counts.update(_count_with_phrases(text, options, matcher))
     else:
-        counts.update(word_counts(texts, options))
+        found = word_counts(texts, options)
+        # Counters given beside the texts were merged while the texts were read.
+        if counts:
+            counts.update(found)
+        else:
+            counts = found
 
     # A phrase key such as "micro credential" stands for as many words as it has.
     total = sum(counts.values()) + sum(
@@ -212,7 +218,9 @@ def word_frequency(
         for key, n in counts.items()
         if n > 0 and len(key) >= min_length and key not in stopwords
     }
-    return FrequencyResult(total_words=total, words=_ranked(kept, grouping, options, top, total))
+    with _collector_paused():
+        ranked = _ranked(kept, grouping, options, top, total)
+    return FrequencyResult(total_words=total, words=ranked)
 
 
 def _ranked(
@@ -230,11 +238,11 @@ def _ranked(
     if grouping == "exact":
         # Every group is one word: rank (word, count) pairs without building groups.
         if top is None:
-            ranked = sorted(kept.items())  # by word (words are unique) …
-            ranked.sort(key=itemgetter(1), reverse=True)  # … then by count; the sort is stable
+            ranked = sorted(kept)  # by word (words are unique) …
+            ranked.sort(key=kept.__getitem__, reverse=True)  # … then by count (a stable sort)
         else:
-            ranked = heapq.nsmallest(top, kept.items(), key=lambda item: (-item[1], item[0]))
-        return [WordCount(w, n, percent(n), [w]) for w, n in ranked]
+            ranked = heapq.nsmallest(top, kept, key=lambda word: (-kept[word], word))
+        return [WordCount(w, kept[w], percent(kept[w]), [w]) for w in ranked]
     groups = []
     for display, members in _groups(kept, grouping, options):
         if display is None:  # the most frequent member, the first in word order on ties
@@ -251,6 +259,23 @@ def _ranked(
         )
         for display, count, members in chosen
     ]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many acyclic rows are built.
+
+    A collection is triggered every few hundred new containers and walks every tracked
+    object; building 100,000 rows with it running takes three times as long. Rows hold no
+    cycles, so nothing is left for it to find.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _texts_only(items: Iterable[str | Mapping[str, int]], counts: Counter[str]) -> Iterator[str]:
