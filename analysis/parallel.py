@@ -14,6 +14,8 @@ import time
 from collections import Counter
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.utils import timezone
 
 from coding_app.jobs import job_heartbeat
@@ -27,25 +29,44 @@ from .text.tokenize import word_counts
 CHUNK_DOCS = 10_000
 # Below this many documents a job counts alone (the hand-off costs more than it saves).
 PARALLEL_MIN_DOCS = 40_000
-WAIT_SECONDS = 0.1
+WAIT_SECONDS = 0.02
 
 
 def chunks_plan(job: AnalysisJob, rows) -> list[AnalysisChunk]:
-    """Cut the job's documents (an id-ordered values_list) into chunks; replaces old ones."""
-    ids = list(rows.values_list("id", flat=True).order_by("id"))
+    """Cut the job's documents (an id-ordered values_list) into chunks; replaces old ones.
+
+    The database numbers the documents in id order and returns only the ids where chunks
+    start and end, not every id (reading 100,000 ids cost the job a tenth of a second
+    before any worker could start).
+    """
     AnalysisChunk.objects.filter(job=job).delete()
-    return AnalysisChunk.objects.bulk_create(
-        [
+    try:
+        sql, params = rows.order_by().values_list("id", flat=True).query.sql_with_params()
+    except EmptyResultSet:  # a scope Django knows to be empty (an empty list of ids)
+        return []
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(
+            "SELECT position, id FROM ("
+            " SELECT id, row_number() OVER (ORDER BY id) AS position, count(*) OVER () AS total"
+            f" FROM ({sql}) AS documents"
+            ") AS numbered WHERE position %% %s IN (0, 1) OR position = total",
+            [*params, CHUNK_DOCS],
+        )
+        edges = dict(cursor.fetchall())  # position (from 1) -> id
+    last = max(edges, default=0)
+    chunks = []
+    for n, start in enumerate(range(1, last + 1, CHUNK_DOCS)):
+        end = min(start + CHUNK_DOCS - 1, last)
+        chunks.append(
             AnalysisChunk(
                 job=job,
                 index=n,
-                first_id=ids[i],
-                last_id=ids[min(i + CHUNK_DOCS, len(ids)) - 1],
-                documents=len(ids[i : i + CHUNK_DOCS]),
+                first_id=edges[start],
+                last_id=edges[end],
+                documents=end - start + 1,
             )
-            for n, i in enumerate(range(0, len(ids), CHUNK_DOCS))
-        ]
-    )
+        )
+    return AnalysisChunk.objects.bulk_create(chunks)
 
 
 def chunk_claim(job_id: int) -> AnalysisChunk | None:

@@ -120,3 +120,30 @@ def test_helpers_chunks_are_merged_once_each(team, small_chunks):
     )
     assert helped == [0, 1, 2, 3, 4]  # five helpers, one chunk each; the job counted the sixth
     assert counts == Counter(w for text in TEXTS for w in words(text))
+
+
+@pytest.mark.parametrize("documents", [0, 1, 4, 5, 8, 23])
+def test_chunks_plan_cuts_the_scope_in_id_order(team, small_chunks, documents):
+    """Chunk edges come from the database's numbering of the scope alone: other projects'
+    posts between the scope's ids, and deleted ids, change nothing."""
+    from corpus.models import Post
+    from tests.factories import ProjectFactory
+
+    elsewhere = ProjectFactory()
+    for i in range(documents + 6):
+        PostFactory(project=team.project, text=f"post {i}")
+        PostFactory(project=elsewhere, text=f"elsewhere {i}")
+    deleted = list(team.project.posts.order_by("id").values_list("id", flat=True)[1:12:2])
+    Post.objects.filter(pk__in=deleted).delete()
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
+    )
+    rows = team.project.posts.order_by("id").values_list("id", "text")
+    ids = list(rows.values_list("id", flat=True))[:documents]
+    rows = rows.filter(id__in=ids) if documents else rows.none()
+    chunks = parallel.chunks_plan(job, rows)
+    expected = [(ids[i], ids[min(i + 4, len(ids)) - 1]) for i in range(0, len(ids), 4)]
+    assert [(c.first_id, c.last_id) for c in chunks] == expected
+    assert [c.documents for c in chunks] == [len(ids[i : i + 4]) for i in range(0, len(ids), 4)]
+    assert [c.index for c in chunks] == list(range(len(expected)))
+    assert AnalysisChunk.objects.filter(job=job).count() == len(expected)
