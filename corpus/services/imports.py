@@ -34,7 +34,7 @@ CHUNK_ROWS = 2000
 # Row messages kept on the job row; the counts are always complete.
 MAX_ROW_MESSAGES = 1000
 PROGRESS_INTERVAL_S = 1.0
-ANALYZE_AFTER_ROWS = 10_000  # imports at least this large refresh the planner's statistics
+ANALYZE_AFTER_ROWS = 10_000  # imports at least this large vacuum and analyse the posts table
 
 
 class UploadTooLarge(Exception):
@@ -239,14 +239,20 @@ def import_batch_run(
 
 
 def _analyze_posts() -> None:
-    """Refresh PostgreSQL's statistics of the posts table after a large import, so the next
-    queries are planned for its new size rather than waiting for autovacuum (a word tree
-    right after importing 100,000 posts took 1.2 s with stale statistics, 0.8 s after)."""
+    """Vacuum and analyse the posts table after a large import rather than waiting for
+    autovacuum (which may be off, or a minute away).
+
+    Statistics let the next queries be planned for the table's new size (a word tree right
+    after importing 100,000 posts took 1.2 s with stale statistics, 0.8 s after). Vacuuming
+    marks the new pages all-visible, so counting a project's posts, or cutting a frequency
+    job into chunks, reads the (project, id) index alone: 42 ms -> 8 ms and 88 ms -> 33 ms
+    for 100,000 posts, against 0.18 s for the vacuum itself, once.
+    """
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         from ..models import Post
 
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(Post._meta.db_table)}")
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(Post._meta.db_table)}")
 
 
 def _fail(batch: ImportBatch, message: str) -> None:

@@ -160,3 +160,27 @@ def test_posts_long_enough_carry_their_lsh_record(team):
     assert bytes(stored[long_text]) == lsh_record(long_text)
     assert len(lsh_record(long_text)) == RECORD_SIZE
     assert stored["too short to compare"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_leaves_the_posts_table_vacuumed_and_analysed(team, monkeypatch, tmp_path):
+    """After a large import the new pages are all-visible (so a project's posts are counted
+    from the (project, id) index alone) and the planner knows the table's size."""
+    from corpus.services import imports
+
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 50)
+    path = tmp_path / "posts.jsonl"
+    path.write_text(
+        "".join(json.dumps({"text": f"post {n} about skills"}) + "\n" for n in range(400))
+    )
+    batch = ImportBatch.objects.create(project=team.project, file_name=path.name)
+    batch = services.import_batch_run(batch_id=batch.pk, path=str(path))
+    assert batch.imported_count == 400
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible, reltuples FROM pg_class WHERE relname = %s",
+            [Post._meta.db_table],
+        )
+        pages, all_visible, tuples = cursor.fetchone()
+    assert pages > 0 and all_visible == pages
+    assert tuples >= 400
