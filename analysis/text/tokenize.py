@@ -193,7 +193,10 @@ def _words_found(prepared: str, drop_numbers: bool) -> list[str]:
 def count_words(text: str) -> int:
     """A post's word count: every word including numbers, without URLs, e-mails, mentions."""
     # findall gives the word for a word and "" for a URL, e-mail or mention: count the words.
-    found = _count_pattern().findall(unicodedata.normalize("NFKC", text))
+    if text.isascii():  # NFKC leaves ASCII alone, and the ASCII pattern finds the same words
+        found = _ascii_count_pattern().findall(text)
+    else:
+        found = _count_pattern().findall(unicodedata.normalize("NFKC", text))
     return len(found) - found.count("")
 
 

@@ -262,3 +262,24 @@ def test_word_counts_of_repeated_pieces_and_unicode_whitespace_equal_words():
         assert word_counts(texts, options) == expected
     assert word_counts([]) == Counter()
     assert word_counts(["", "  \n "]) == Counter()
+
+
+def test_count_words_equals_the_step_by_step_scan_on_random_and_real_text(shared_data):
+    """ASCII texts are counted with the ASCII pattern, the others after NFKC: both must count
+    what the step-by-step scan finds, numbers included."""
+    import json
+    import random
+
+    counting = TokenizeOptions(drop_numbers=False, casefold=False)
+    rng = random.Random(5)
+    alphabet = " \t\n\x1c\x1fab-'’.,09@:/hHwWlL_+XyZ.comé𝗦ﬁ\u0301½"
+    starts = ["", "http://a.b/x\x1cy ", "www.x.y ", "lnkd.in/ab ", "me@x.com ", "@bob ", "1,000.5 "]
+    texts = [
+        rng.choice(starts) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for _ in range(3000)
+    ]
+    with open(shared_data / "corpora" / "tweeteval_155k.jsonl", encoding="utf-8") as f:
+        texts += [json.loads(line)["text"] for _, line in zip(range(5000), f, strict=False)]
+    assert any(t.isascii() for t in texts) and not all(t.isascii() for t in texts)
+    for text in texts:
+        assert count_words(text) == len(reference_words(text, counting)), repr(text)
