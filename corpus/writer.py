@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from .importers import PostRecord
 from .models import Post
-from .near_duplicates import MIN_WORDS, lsh_record
+from .near_duplicates import MIN_WORDS, lsh_records
 
 COPY_COLUMNS = (
     "project_id",
@@ -53,6 +53,7 @@ def _copy_field(value: str) -> str:
 def copy_text(records: list[PostRecord]) -> bytes:
     """The staging table's rows in PostgreSQL's COPY text format (UTF-8)."""
     lines = []
+    lsh = _lsh_records(records)
     for order, r in enumerate(records):
         lines.append(
             "\t".join(
@@ -68,7 +69,7 @@ def copy_text(records: list[PostRecord]) -> bytes:
                     r.content_hash,
                     _copy_field(json.dumps(r.metadata, ensure_ascii=False)),
                     # bytea as hex, its backslash escaped for COPY
-                    "\\N" if (record := _lsh(r)) is None else "\\\\x" + record.hex(),
+                    "\\N" if (record := lsh[order]) is None else "\\\\x" + record.hex(),
                 )
             )
         )
@@ -76,9 +77,16 @@ def copy_text(records: list[PostRecord]) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _lsh(record: PostRecord) -> bytes | None:
-    """The post's stored LSH record (for the near-duplicate scan), or None below its size."""
-    return lsh_record(record.text) if record.word_count >= MIN_WORDS else None
+def _lsh_records(records: list[PostRecord]) -> list[bytes | None]:
+    """Each post's stored LSH record (for the near-duplicate scan), or None below its size;
+    computed for the chunk at once."""
+    long_enough = [i for i, r in enumerate(records) if r.word_count >= MIN_WORDS]
+    found: list[bytes | None] = [None] * len(records)
+    for i, record in zip(
+        long_enough, lsh_records([records[i].text for i in long_enough]), strict=True
+    ):
+        found[i] = record
+    return found
 
 
 class Prepared:
@@ -117,7 +125,11 @@ class PostWriter:
             inserted = self._stage_and_insert(chunk.payload)
         else:
             fresh = self._split_duplicates(chunk.records)
-            Post.objects.bulk_create([self._post(r) for r in fresh], batch_size=1000)
+            lsh = _lsh_records(fresh)
+            Post.objects.bulk_create(
+                [self._post(r, record) for r, record in zip(fresh, lsh, strict=True)],
+                batch_size=1000,
+            )
             inserted = len(fresh)
         return inserted, chunk.rows - inserted
 
@@ -183,7 +195,7 @@ class PostWriter:
             )
         )
 
-    def _post(self, record: PostRecord) -> Post:
+    def _post(self, record: PostRecord, lsh: bytes | None) -> Post:
         return Post(
             project_id=self.project_id,
             batch_id=self.batch_id,
@@ -196,7 +208,7 @@ class PostWriter:
             word_count=record.word_count,
             content_hash=record.content_hash,
             metadata=record.metadata,
-            lsh=_lsh(record),
+            lsh=lsh,
         )
 
 

@@ -462,12 +462,12 @@ def _texts_of(ids: list[int]) -> dict[int, str]:
 def _lsh_fill(posts) -> int:
     """Compute and store the LSH record of posts that have none; returns how many."""
     from ..models import Post
-    from ..near_duplicates import lsh_record
+    from ..near_duplicates import lsh_records
 
     ids = list(posts.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), 2000):
         texts = _texts_of(ids[start : start + 2000])
-        records = {post_id: lsh_record(text) for post_id, text in texts.items()}
+        records = dict(zip(texts, lsh_records(list(texts.values())), strict=True))
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(

@@ -256,3 +256,36 @@ def test_texts_loaded_on_demand_tolerate_a_post_deleted_meanwhile():
     items = [(1, POST), (2, REPOST)]
     records = [(key, lsh_record(text)) for key, text in items]
     assert find_near_duplicates_in_records(records, texts_of=lambda keys: {}) == []
+
+
+def _record_text_by_text(text: str) -> bytes:
+    """An LSH record the plain way: the signature of ``_signature_of_shingles`` (a Python
+    loop per shingle and per empty bin), the band keys of ``_band_keys``."""
+    import struct
+
+    own = frozenset(near_duplicates.shingles(words(text)))
+    if not own:
+        return b""
+    keys = near_duplicates._band_keys(near_duplicates._signature_of_shingles(own))
+    return near_duplicates._set_digest(own) + struct.pack(f"<{BANDS}q", *keys)
+
+
+def test_lsh_records_of_a_chunk_equal_records_computed_text_by_text(shared_data):
+    """Long posts (more shingles than bins), tweets (most bins borrowed from others), short
+    and wordless texts, mixed in one call, give exactly the records computed one by one."""
+    import json
+
+    from corpus.near_duplicates import RECORD_SIZE, lsh_records
+
+    with open(shared_data / "corpora" / "linkedin_influencers_1600.csv", encoding="utf-8") as f:
+        texts = [row["content"] for row in csv.DictReader(f)][:400]
+    with open(shared_data / "corpora" / "tweeteval_155k.jsonl", encoding="utf-8") as f:
+        texts += [json.loads(line)["text"] for _, line in zip(range(1500), f, strict=False)]
+    texts += ["", "Great post!", "https://x.com/a @sam 2024", "one two three four five"]
+    random.Random(3).shuffle(texts)
+    expected = [_record_text_by_text(text) for text in texts]
+    assert lsh_records(texts) == expected
+    assert lsh_records(texts[:7]) == expected[:7]
+    assert lsh_records([]) == []
+    assert {len(r) for r in expected} == {0, RECORD_SIZE}
+    assert lsh_record(texts[0]) == expected[0]
