@@ -22,6 +22,10 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x85]")
 # stored as UTF-8.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _WHOLE_FLOAT = re.compile(r"[+-]?\d+\.0+")
+# isinstance with a tuple is faster than with a union (built anew on every call).
+_WHOLE = (bool, int)
+_NUMBERS = (bool, int, float)
+_MOMENTS = (datetime, date, time)
 
 
 def _clean(value: str) -> str:
@@ -65,8 +69,10 @@ def _as_string(value: object) -> str:
     if _is_missing(value):
         return ""
     if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:  # clean and NFC already
+            return value.strip()
         text = value
-    elif isinstance(value, bool | int | float):
+    elif isinstance(value, _NUMBERS):
         text = str(value)
     else:
         text = json.dumps(value, ensure_ascii=False, default=str)
@@ -83,19 +89,23 @@ def _as_id(value: object) -> str:
 
 def _as_text(value: object) -> str:
     text = _as_string(value) if not isinstance(value, str) else value
+    if text.isascii():  # only \r\n and \r are line breaks to rewrite; ASCII is NFC
+        return _clean(_LINE_BREAKS.sub("\n", text) if "\r" in text else text).strip()
     text = unicodedata.normalize("NFC", _clean(_LINE_BREAKS.sub("\n", text)))
     return text.strip()
 
 
 def _metadata_value(value: object) -> object:
     """A value JSON (and PostgreSQL jsonb) can store: str, int, float, bool or None."""
-    if value is None or isinstance(value, bool | int):
+    if isinstance(value, str):  # the usual case, tested first
+        if value.isascii() and "\x00" not in value:  # clean and NFC already
+            return value
+        return unicodedata.normalize("NFC", _clean(value))
+    if value is None or isinstance(value, _WHOLE):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", _clean(value))
-    if isinstance(value, datetime | date | time):
+    if isinstance(value, _MOMENTS):
         # Spreadsheet cells: ISO 8601 text, which JSON can hold and people can read.
         return value.isoformat()
     return _clean(json.dumps(value, ensure_ascii=False, default=str))
