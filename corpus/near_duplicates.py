@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from hashlib import blake2b
@@ -347,7 +346,7 @@ def find_near_duplicates(
         fingerprint = hash(own)
         same = same_set.get(fingerprint)
         if same is not None and shingle_set(same) == own:
-            first.exact.append((same, position))
+            first.add_exact(same, position)
             continue
         same_set.setdefault(fingerprint, position)
         first.add_bands(position, _band_keys(_signature_of_shingles(own)))
@@ -369,7 +368,29 @@ def find_near_duplicates_in_records(
     tokenised but the texts of candidate pairs, loaded with ``texts_of`` (keys → texts, for
     example a database query) a block at a time. Identical shingle sets are recognised by
     the records' 128-bit digests instead of by comparing the sets."""
-    _check_threshold(threshold)
+    first, verify = _records_first_pass(records, texts_of)
+    return first.pairs(threshold, verify)
+
+
+def near_duplicate_id_arrays(
+    records: Iterable[tuple[int, bytes]],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    texts_of: Callable[[list[int]], Mapping[int, str]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``find_near_duplicates_in_records`` for integer keys (post ids), as three arrays
+    (earlier ids, later ids, similarities) in the same order: 24 bytes a pair, where a list
+    of tuples takes about 150."""
+    first, verify = _records_first_pass(records, texts_of)
+    earlier, later, similarity = first.pair_arrays(threshold, verify)
+    ids = np.array(first.keys, dtype=np.int64)
+    return ids[earlier], ids[later], similarity
+
+
+def _records_first_pass(
+    records: Iterable[tuple[Hashable, bytes]],
+    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
+) -> tuple[_FirstPass, Callable[[list[tuple[int, int]]], Iterator[float]]]:
     first = _FirstPass()
     same_set: dict[bytes, int] = {}
     for key, record in records:
@@ -379,7 +400,7 @@ def find_near_duplicates_in_records(
         digest = record[:16]
         same = same_set.get(digest)
         if same is not None:
-            first.exact.append((same, position))
+            first.add_exact(same, position)
             continue
         same_set[digest] = position
         first.add_bands(position, _RECORD.unpack(record)[1:])
@@ -390,7 +411,7 @@ def find_near_duplicates_in_records(
         _load_shingle_sets({p for pair in block for p in pair}, first.keys, texts_of, cache)
         return (_set_jaccard(cache[a], cache[b]) for a, b in block)
 
-    return first.pairs(threshold, verify)
+    return first, verify
 
 
 def _check_threshold(threshold: float) -> None:
@@ -400,59 +421,84 @@ def _check_threshold(threshold: float) -> None:
 
 class _FirstPass:
     """The input keys, the band keys of each distinct shingle set in arrays (row r belongs
-    to input position positions[r]), and the (first, copy) positions of identical sets."""
+    to input position positions[r]), and the (first, copy) positions of identical sets.
+
+    Pairs are kept as NumPy arrays of positions, 8 bytes a position, rather than tuples:
+    a 1,000,000-post scan can hold hundreds of thousands of them.
+    """
 
     def __init__(self) -> None:
         self.keys: list[Hashable] = []
         self.positions = array("q")
         self.columns = [array("q") for _ in range(BANDS)]
-        self.exact: list[tuple[int, int]] = []
+        self.exact_first = array("q")
+        self.exact_copy = array("q")
 
     def add_key(self, key: Hashable) -> int:
         self.keys.append(key)
         return len(self.keys) - 1
+
+    def add_exact(self, first: int, copy: int) -> None:
+        self.exact_first.append(first)
+        self.exact_copy.append(copy)
 
     def add_bands(self, position: int, band_keys: Sequence[int]) -> None:
         self.positions.append(position)
         for column, band_key in zip(self.columns, band_keys, strict=True):
             column.append(band_key)
 
-    def candidates(self) -> list[tuple[int, int]]:
-        """Distinct (earlier, later) input positions sharing at least one band key."""
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (earlier, later) input positions sharing at least one band key, sorted
+        by earlier then later position, as two arrays."""
         count = len(self.positions)
-        packed: set[int] = set()
+        packed = [np.empty(0, dtype=np.int64)]
         for column in self.columns:
-            shared = {band_key for band_key, n in Counter(column).items() if n > 1}
-            if not shared:
-                continue
-            runs: dict[int, list[int]] = {}
-            for row, band_key in enumerate(column):
-                if band_key in shared:
-                    runs.setdefault(band_key, []).append(row)
-            for rows in runs.values():
-                for i, low in enumerate(rows):
-                    base = low * count
-                    packed.update(base + high for high in rows[i + 1 :])
+            keys = np.frombuffer(column, dtype=np.int64)
+            order = np.argsort(keys, kind="stable")  # rows of equal keys, in row order
+            ordered = keys[order]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            lengths = np.diff(np.r_[starts, count])
+            # Every pair of rows of a run of equal keys, runs of the same length together.
+            for length in np.unique(lengths[lengths > 1]).tolist():
+                first_rows = starts[lengths == length][:, None]
+                low, high = np.triu_indices(length, 1)
+                packed.append(
+                    (order[first_rows + low] * count + order[first_rows + high]).ravel()
+                )  # stable order: the lower row comes first
         self.columns = []
-        positions = self.positions
-        return [
-            (positions[low], positions[high])
-            for low, high in (divmod(pair, count) for pair in sorted(packed))
-        ]
+        pairs = np.unique(np.concatenate(packed))
+        positions = np.frombuffer(self.positions, dtype=np.int64)
+        return positions[pairs // max(count, 1)], positions[pairs % max(count, 1)]
+
+    def pair_arrays(
+        self, threshold: float, verify: Callable[[list[tuple[int, int]]], Iterable[float]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(earlier, later, similarity) arrays of the pairs found, sorted by later position,
+        then earlier."""
+        earlier, later = self.candidates()
+        kept = np.zeros(len(earlier), dtype=bool)
+        similarity = np.ones(len(earlier), dtype=np.float64)
+        for start in range(0, len(earlier), _VERIFY_BLOCK):
+            stop = start + _VERIFY_BLOCK
+            block = list(zip(earlier[start:stop].tolist(), later[start:stop].tolist(), strict=True))
+            values = np.fromiter(verify(block), dtype=np.float64, count=len(block))
+            similarity[start:stop] = values
+            kept[start:stop] = values >= threshold
+        earlier = np.concatenate([np.frombuffer(self.exact_first, dtype=np.int64), earlier[kept]])
+        later = np.concatenate([np.frombuffer(self.exact_copy, dtype=np.int64), later[kept]])
+        similarity = np.concatenate([np.ones(len(self.exact_first)), similarity[kept]])
+        order = np.lexsort((earlier, later))
+        return earlier[order], later[order], similarity[order]
 
     def pairs(
         self, threshold: float, verify: Callable[[list[tuple[int, int]]], Iterable[float]]
     ) -> list[tuple[Hashable, Hashable, float]]:
-        found: list[tuple[int, int, float]] = [(b, a, 1.0) for a, b in self.exact]
-        candidates = self.candidates()
-        for start in range(0, len(candidates), _VERIFY_BLOCK):
-            block = candidates[start : start + _VERIFY_BLOCK]
-            for (a, b), similarity in zip(block, verify(block), strict=True):
-                if similarity >= threshold:
-                    found.append((b, a, similarity))
-        found.sort()
+        earlier, later, similarity = self.pair_arrays(threshold, verify)
         keys = self.keys
-        return [(keys[a], keys[b], similarity) for b, a, similarity in found]
+        return [
+            (keys[a], keys[b], s)
+            for a, b, s in zip(earlier.tolist(), later.tolist(), similarity.tolist(), strict=True)
+        ]
 
 
 # Candidate pairs verified per round trip when the texts are loaded on demand.

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
@@ -420,7 +421,7 @@ def near_duplicates_scan(*, batch_id: int) -> int:
     a scan tokenises only the texts of candidate pairs, to verify them.
     """
     from ..models import Post
-    from ..near_duplicates import MIN_WORDS, find_near_duplicates_in_records
+    from ..near_duplicates import MIN_WORDS, near_duplicate_id_arrays
 
     batch = ImportBatch.objects.get(pk=batch_id)
     posts = Post.objects.filter(project_id=batch.project_id, word_count__gte=MIN_WORDS)
@@ -435,16 +436,13 @@ def near_duplicates_scan(*, batch_id: int) -> int:
                 for post_id, record in rows:
                     yield post_id, bytes(record)
 
-        pairs = [
-            (later, earlier, similarity)
-            for earlier, later, similarity in find_near_duplicates_in_records(
-                records(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=_texts_of
-            )
-        ]
-        new_ids = set(posts.filter(batch=batch).values_list("id", flat=True))
-        found = _near_duplicates_save(
-            batch.project_id, [pair for pair in pairs if pair[0] in new_ids]
+        earlier, later, similarity = near_duplicate_id_arrays(
+            records(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=_texts_of
         )
+        # Only pairs whose later post is new are the batch's to flag.
+        new_ids = np.fromiter(posts.filter(batch=batch).values_list("id", flat=True), np.int64)
+        new = np.isin(later, new_ids)
+        found = _near_duplicates_save(batch.project_id, later[new], earlier[new], similarity[new])
     ImportBatch.objects.filter(pk=batch_id).update(near_duplicate_count=found)
     return found
 
@@ -482,26 +480,31 @@ def _lsh_fill(posts) -> int:
     return len(ids)
 
 
-def _near_duplicates_save(project_id: int, pairs: list[tuple[int, int, float]]) -> int:
-    """Store (post, similar_to, similarity) pairs, skipping pairs already flagged."""
+def _near_duplicates_save(
+    project_id: int, post_ids: np.ndarray, similar_to_ids: np.ndarray, similarities: np.ndarray
+) -> int:
+    """Store (post, similar_to, similarity) pairs, given as three arrays, skipping pairs
+    already flagged."""
     from ..models import NearDuplicate
 
     if connection.vendor != "postgresql":
         NearDuplicate.objects.bulk_create(
             [
                 NearDuplicate(project_id=project_id, post_id=a, similar_to_id=b, similarity=s)
-                for a, b, s in pairs
+                for a, b, s in zip(
+                    post_ids.tolist(), similar_to_ids.tolist(), similarities.tolist(), strict=True
+                )
             ],
             ignore_conflicts=True,
             batch_size=1000,
         )
-        return len(pairs)
+        return len(post_ids)
     # Arrays, not one ORM object per pair: a 1,000,000-post import can flag 100,000s.
     table = NearDuplicate._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
-        for start in range(0, len(pairs), 50_000):
-            block = pairs[start : start + 50_000]
+        for start in range(0, len(post_ids), 50_000):
+            stop = start + 50_000
             cursor.execute(
                 f"INSERT INTO {table} (project_id, post_id, similar_to_id, similarity, status, "
                 "created_at) SELECT %s, p, s, sim, %s, %s FROM unnest(%s::bigint[], "
@@ -510,9 +513,9 @@ def _near_duplicates_save(project_id: int, pairs: list[tuple[int, int, float]]) 
                     project_id,
                     NearDuplicate.Status.OPEN,
                     now,
-                    [a for a, _, _ in block],
-                    [b for _, b, _ in block],
-                    [s for _, _, s in block],
+                    post_ids[start:stop].tolist(),
+                    similar_to_ids[start:stop].tolist(),
+                    similarities[start:stop].tolist(),
                 ],
             )
-    return len(pairs)
+    return len(post_ids)

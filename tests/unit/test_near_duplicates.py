@@ -289,3 +289,34 @@ def test_lsh_records_of_a_chunk_equal_records_computed_text_by_text(shared_data)
     assert lsh_records([]) == []
     assert {len(r) for r in expected} == {0, RECORD_SIZE}
     assert lsh_record(texts[0]) == expected[0]
+
+
+def test_first_pass_candidates_are_every_pair_sharing_a_band_key():
+    """The array version of candidate finding against the definition, with band keys drawn
+    from a few values so that runs of many equal keys occur in every band."""
+    rng = random.Random(9)
+    first = near_duplicates._FirstPass()
+    rows = []
+    for position in range(300):
+        first.add_key(f"post {position}")
+        if rng.random() < 0.2:
+            continue  # positions without a record are skipped, as wordless texts are
+        band_keys = [
+            rng.choice([-(2**63), -1, 0, 7, 2**63 - 1])
+            if rng.random() < 0.05
+            else rng.randrange(-(2**63), 2**63)
+            for _ in range(BANDS)
+        ]
+        first.add_bands(position, band_keys)
+        rows.append((position, band_keys))
+    expected = sorted(
+        {
+            (a, b)
+            for i, (a, keys_a) in enumerate(rows)
+            for b, keys_b in rows[i + 1 :]
+            if any(x == y for x, y in zip(keys_a, keys_b, strict=True))
+        }
+    )
+    earlier, later = first.candidates()
+    assert list(zip(earlier.tolist(), later.tolist(), strict=True)) == expected
+    assert len(expected) > 300  # many runs longer than two
