@@ -373,17 +373,26 @@ def find_near_duplicates_in_records(
 
 
 def near_duplicate_id_arrays(
-    records: Iterable[tuple[int, bytes]],
+    blocks: Iterable[tuple[np.ndarray, np.ndarray]],
     threshold: float = DEFAULT_THRESHOLD,
     *,
     texts_of: Callable[[list[int]], Mapping[int, str]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``find_near_duplicates_in_records`` for integer keys (post ids), as three arrays
-    (earlier ids, later ids, similarities) in the same order: 24 bytes a pair, where a list
-    of tuples takes about 150."""
-    first, verify = _records_first_pass(records, texts_of)
+    """``find_near_duplicates_in_records`` for posts read in blocks of arrays: each block is
+    (ids, records), int64 ids and their records as a ``RECORD_DTYPE`` array (records of
+    another size left out). Returns (earlier ids, later ids, similarities) in the same
+    order as the list version: 24 bytes a pair, where a tuple takes about 150, and no
+    Python object per post or band key."""
+    _check_threshold(threshold)
+    first = _blocks_first_pass(blocks)
+    ids = first.keys
+    cache: dict[int, frozenset[str]] = {}
+
+    def verify(block: list[tuple[int, int]]) -> Iterator[float]:
+        _load_shingle_sets({p for pair in block for p in pair}, ids, texts_of, cache)
+        return (_set_jaccard(cache[a], cache[b]) for a, b in block)
+
     earlier, later, similarity = first.pair_arrays(threshold, verify)
-    ids = np.array(first.keys, dtype=np.int64)
     return ids[earlier], ids[later], similarity
 
 
@@ -391,20 +400,26 @@ def _records_first_pass(
     records: Iterable[tuple[Hashable, bytes]],
     texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
 ) -> tuple[_FirstPass, Callable[[list[tuple[int, int]]], Iterator[float]]]:
-    first = _FirstPass()
-    same_set: dict[bytes, int] = {}
-    for key, record in records:
-        position = first.add_key(key)
-        if len(record) != RECORD_SIZE:  # no words (or no record): never a near-duplicate
-            continue
-        digest = record[:16]
-        same = same_set.get(digest)
-        if same is not None:
-            first.add_exact(same, position)
-            continue
-        same_set[digest] = position
-        first.add_bands(position, _RECORD.unpack(record)[1:])
-    del same_set
+    """The first pass over (key, record) pairs: keys of any kind, records of any size."""
+    keys: list[Hashable] = []
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        positions: list[int] = []
+        waiting: list[bytes] = []
+        for key, record in records:
+            keys.append(key)
+            if len(record) != RECORD_SIZE:  # no words (or no record): never a near-duplicate
+                continue
+            positions.append(len(keys) - 1)
+            waiting.append(record)
+            if len(waiting) == _RECORD_BLOCK:
+                yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
+                positions, waiting = [], []
+        yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
+
+    first = _blocks_first_pass(blocks())
+    # The blocks' ids were input positions: the keys are the caller's ones at them.
+    first.keys = [keys[position] for position in first.keys.tolist()]
     cache: dict[int, frozenset[str]] = {}
 
     def verify(block: list[tuple[int, int]]) -> Iterator[float]:
@@ -412,6 +427,38 @@ def _records_first_pass(
         return (_set_jaccard(cache[a], cache[b]) for a, b in block)
 
     return first, verify
+
+
+def _blocks_first_pass(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> _FirstPass:
+    """Keys (ids) in input order, identical sets by their digests, band keys of the first
+    record of each set; positions index the concatenated ids."""
+    first = _FirstPass()
+    first_of_set: dict[bytes, int] = {}  # digest -> position of the first such set
+    id_blocks: list[np.ndarray] = []
+    count = 0
+    for ids, records in blocks:
+        id_blocks.append(np.asarray(ids, dtype=np.int64))
+        new_rows, new_positions = [], []
+        for row, digest in enumerate(records["digest"].tolist()):
+            position = count + row
+            same = first_of_set.get(digest)
+            if same is not None:
+                first.add_exact(same, position)
+            else:
+                first_of_set[digest] = position
+                new_rows.append(row)
+                new_positions.append(position)
+        first.add_band_rows(np.array(new_positions, np.int64), records["bands"][new_rows])
+        count += len(records)
+    first_of_set.clear()
+    first.keys = np.concatenate(id_blocks) if id_blocks else np.empty(0, np.int64)
+    return first
+
+
+# Records parsed per array in the first pass of a scan, and their layout (as _RECORD; a
+# digest that ends in zero bytes loses them as a Python value, which keeps digests apart).
+_RECORD_BLOCK = 10_000
+RECORD_DTYPE = np.dtype([("digest", "S16"), ("bands", "<i8", (BANDS,))])
 
 
 def _check_threshold(threshold: float) -> None:
@@ -428,11 +475,15 @@ class _FirstPass:
     """
 
     def __init__(self) -> None:
-        self.keys: list[Hashable] = []
-        self.positions = array("q")
-        self.columns = [array("q") for _ in range(BANDS)]
+        self.keys: list[Hashable] | np.ndarray = []
         self.exact_first = array("q")
         self.exact_copy = array("q")
+        # Band keys in blocks of rows (one row per distinct shingle set) and the input
+        # position of each row; single rows wait in a list until a block is made of them.
+        self._blocks: list[np.ndarray] = []
+        self._block_positions: list[np.ndarray] = []
+        self._rows: list[Sequence[int]] = []
+        self._row_positions = array("q")
 
     def add_key(self, key: Hashable) -> int:
         self.keys.append(key)
@@ -443,17 +494,36 @@ class _FirstPass:
         self.exact_copy.append(copy)
 
     def add_bands(self, position: int, band_keys: Sequence[int]) -> None:
-        self.positions.append(position)
-        for column, band_key in zip(self.columns, band_keys, strict=True):
-            column.append(band_key)
+        self._rows.append(band_keys)
+        self._row_positions.append(position)
+        if len(self._rows) == _RECORD_BLOCK:
+            self._take_rows()
+
+    def add_band_rows(self, positions: np.ndarray, band_keys: np.ndarray) -> None:
+        """Rows of band keys (one per position, positions after every earlier one)."""
+        self._take_rows()
+        self._blocks.append(np.array(band_keys, dtype=np.int64).reshape(-1, BANDS))
+        self._block_positions.append(np.array(positions, dtype=np.int64))
+
+    def _take_rows(self) -> None:
+        if self._rows:
+            self._blocks.append(np.array(self._rows, dtype=np.int64).reshape(-1, BANDS))
+            self._block_positions.append(np.frombuffer(self._row_positions, np.int64).copy())
+            self._rows = []
+            self._row_positions = array("q")
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (earlier, later) input positions sharing at least one band key, sorted
         by earlier then later position, as two arrays."""
-        count = len(self.positions)
+        self._take_rows()
+        blocks, self._blocks = self._blocks or [np.empty((0, BANDS), np.int64)], []
+        positions = np.concatenate([np.empty(0, np.int64), *self._block_positions])
+        self._block_positions = []
+        count = len(positions)
         packed = [np.empty(0, dtype=np.int64)]
-        for column in self.columns:
-            keys = np.frombuffer(column, dtype=np.int64)
+        for band in range(BANDS):
+            # One band's keys at a time: the blocks are never copied whole.
+            keys = np.concatenate([block[:, band] for block in blocks])
             order = np.argsort(keys, kind="stable")  # rows of equal keys, in row order
             ordered = keys[order]
             starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -465,9 +535,8 @@ class _FirstPass:
                 packed.append(
                     (order[first_rows + low] * count + order[first_rows + high]).ravel()
                 )  # stable order: the lower row comes first
-        self.columns = []
+        del blocks
         pairs = np.unique(np.concatenate(packed))
-        positions = np.frombuffer(self.positions, dtype=np.int64)
         return positions[pairs // max(count, 1)], positions[pairs % max(count, 1)]
 
     def pair_arrays(
@@ -511,14 +580,19 @@ def _set_digest(shingle_set: frozenset[str]) -> bytes:
 
 def _load_shingle_sets(
     wanted: set[int],
-    keys: list[Hashable],
+    keys: list[Hashable] | np.ndarray,
     texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
     cache: dict[int, frozenset[str]],
 ) -> None:
     """Replace ``cache`` with the shingle sets of the ``wanted`` input positions."""
     kept = {position: cache[position] for position in wanted if position in cache}
     missing = [position for position in wanted if position not in kept]
-    loaded = texts_of([keys[position] for position in missing])
+    # Keys as Python values (a scan's ids come as an int64 array).
+    loaded = texts_of(
+        [keys[position] for position in missing]
+        if isinstance(keys, list)
+        else keys[missing].tolist()
+    )
     for position in missing:
         # A post deleted since the first pass has no text any more: it matches nothing.
         kept[position] = frozenset(shingles(words(loaded.get(keys[position], ""))))

@@ -11,6 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
@@ -429,15 +430,10 @@ def near_duplicates_scan(*, batch_id: int) -> int:
     if posts.filter(batch=batch).exists():
         _lsh_fill(posts.filter(lsh__isnull=True))
 
-        # The older posts, then the batch's, streamed; only their records are kept.
-        def records():
-            for part in (posts.exclude(batch=batch), posts.filter(batch=batch)):
-                rows = part.order_by("id").values_list("id", "lsh").iterator(chunk_size=10_000)
-                for post_id, record in rows:
-                    yield post_id, bytes(record)
-
         earlier, later, similarity = near_duplicate_id_arrays(
-            records(), threshold=NEAR_DUPLICATE_THRESHOLD, texts_of=_texts_of
+            _record_blocks(posts.exclude(batch=batch), posts.filter(batch=batch)),
+            threshold=NEAR_DUPLICATE_THRESHOLD,
+            texts_of=_texts_of,
         )
         # Only pairs whose later post is new are the batch's to flag.
         new_ids = np.fromiter(posts.filter(batch=batch).values_list("id", flat=True), np.int64)
@@ -445,6 +441,78 @@ def near_duplicates_scan(*, batch_id: int) -> int:
         found = _near_duplicates_save(batch.project_id, later[new], earlier[new], similarity[new])
     ImportBatch.objects.filter(pk=batch_id).update(near_duplicate_count=found)
     return found
+
+
+def _record_blocks(*parts) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The LSH records of each queryset of posts in turn, by id, as blocks of (ids, records)
+    arrays. On PostgreSQL a binary COPY is read straight into arrays, with no Python object
+    per post; elsewhere rows are read and packed."""
+    from ..near_duplicates import _RECORD_BLOCK, RECORD_DTYPE, RECORD_SIZE
+
+    for posts in parts:
+        # Only whole records: an empty one is a text without words, never a near-duplicate.
+        rows = (
+            posts.annotate(record_size=Length("lsh"))
+            .filter(record_size=RECORD_SIZE)
+            .order_by("id")
+            .values_list("id", "lsh")
+        )
+        if connection.vendor == "postgresql":
+            yield from _copied_record_blocks(rows)
+            continue
+        rows = rows.iterator(chunk_size=_RECORD_BLOCK)
+        while block := list(islice(rows, _RECORD_BLOCK)):
+            yield (
+                np.array([i for i, _ in block], np.int64),
+                np.frombuffer(b"".join(bytes(r) for _, r in block), RECORD_DTYPE),
+            )
+
+
+# A row of `COPY (SELECT id, lsh ...) TO STDOUT (FORMAT binary)` whose record has its full
+# size: field count, then each field's length and bytes (big-endian; the record's own
+# band keys are little-endian).
+_COPY_HEADER = 19  # signature (11 bytes), flags (4), header extension length (4, zero)
+
+
+def _copied_record_blocks(rows) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    from ..near_duplicates import _RECORD_BLOCK, BANDS
+
+    row_type = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("id_size", ">i4"),
+            ("id", ">i8"),
+            ("record_size", ">i4"),
+            ("digest", "S16"),
+            ("bands", "<i8", (BANDS,)),
+        ]
+    )
+    query, params = rows.query.sql_with_params()
+    pending = bytearray()
+    started = False
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params) as copy:
+            for data in copy:
+                pending += data
+                if not started and len(pending) >= _COPY_HEADER:
+                    del pending[:_COPY_HEADER]
+                    started = True
+                whole = len(pending) // row_type.itemsize
+                if started and whole >= _RECORD_BLOCK:
+                    yield _rows_as_block(pending, whole, row_type)
+                    del pending[: whole * row_type.itemsize]
+    whole = len(pending) // row_type.itemsize  # the trailer (two bytes) is not a row
+    if started and whole:
+        yield _rows_as_block(pending, whole, row_type)
+
+
+def _rows_as_block(pending: bytearray, whole: int, row_type) -> tuple[np.ndarray, np.ndarray]:
+    from ..near_duplicates import RECORD_DTYPE
+
+    rows = np.frombuffer(bytes(pending[: whole * row_type.itemsize]), row_type)
+    records = np.empty(whole, RECORD_DTYPE)
+    records["digest"], records["bands"] = rows["digest"], rows["bands"]
+    return rows["id"].astype(np.int64), records
 
 
 def _texts_of(ids: list[int]) -> dict[int, str]:
@@ -480,6 +548,11 @@ def _lsh_fill(posts) -> int:
     return len(ids)
 
 
+# Pairs saved per statement: three arrays of this many values (psycopg holds a Python
+# object per value while it sends them; 50,000 a statement cost 28 MB at the peak).
+_SAVE_BLOCK = 10_000
+
+
 def _near_duplicates_save(
     project_id: int, post_ids: np.ndarray, similar_to_ids: np.ndarray, similarities: np.ndarray
 ) -> int:
@@ -503,8 +576,8 @@ def _near_duplicates_save(
     table = NearDuplicate._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
-        for start in range(0, len(post_ids), 50_000):
-            stop = start + 50_000
+        for start in range(0, len(post_ids), _SAVE_BLOCK):
+            stop = start + _SAVE_BLOCK
             cursor.execute(
                 f"INSERT INTO {table} (project_id, post_id, similar_to_id, similarity, status, "
                 "created_at) SELECT %s, p, s, sim, %s, %s FROM unnest(%s::bigint[], "
