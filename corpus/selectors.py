@@ -8,8 +8,15 @@ from .models import ImportBatch, JobStatus, Post
 
 
 def post_visible_q() -> Q:
-    """Posts of a batch become visible only when the whole batch has been imported."""
-    return Q(batch__isnull=True) | Q(batch__status=JobStatus.SUCCEEDED)
+    """Posts of a batch become visible only when the whole batch has been imported.
+
+    Written as "not in an unfinished batch" (a short list) rather than as a join to every
+    post's batch: with a join and an OR PostgreSQL misjudged how many posts a project has
+    and scanned the whole posts table (1.4 million rows: 220 ms, against 10 ms through the
+    project's index). Django's negation keeps posts without a batch.
+    """
+    unfinished = ImportBatch.objects.exclude(status=JobStatus.SUCCEEDED).values("pk")
+    return ~Q(batch__in=unfinished)
 
 
 def post_list(
