@@ -92,11 +92,18 @@ def test_import_jsonl_with_explicit_mapping(team):
     assert Post.objects.get(author="Eve").external_id == "a1"
 
 
-def test_posts_of_unfinished_batch_are_not_listed(team):
+@pytest.mark.parametrize(
+    "status",
+    [JobStatus.DRAFT, JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED, JobStatus.CANCELLED],
+)
+def test_posts_of_unfinished_batch_are_not_listed(team, status):
+    from tests.factories import PostFactory
+
     batch = run_import(team, CSV.encode())
-    assert post_list(project=team.project).count() == 3
-    ImportBatch.objects.filter(pk=batch.pk).update(status=JobStatus.RUNNING)
-    assert post_list(project=team.project).count() == 0
+    loose = PostFactory(project=team.project, batch=None, text="A post from no batch")
+    assert post_list(project=team.project).count() == 4
+    ImportBatch.objects.filter(pk=batch.pk).update(status=status)
+    assert list(post_list(project=team.project)) == [loose]
 
 
 def test_second_delivery_of_same_job_does_nothing(team):
