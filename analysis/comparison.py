@@ -100,7 +100,7 @@ def comparison_compute(
     who = (lambda coder: member_of[coder]) if groups else (lambda coder: coder)
     codings = Coding.objects.filter(
         post__project=project, coder_id__in=list(member_of) if groups else coder_ids
-    ).filter(post__in=Post.objects.filter(post_visible_q()))
+    ).filter(post_visible_q("post__"))
     if post_ids is not None:
         codings = codings.filter(post_id__in=post_ids)
         scope = set(post_ids)

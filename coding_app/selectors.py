@@ -88,7 +88,7 @@ def code_descendant_ids(*, code: Code) -> list[int]:
 def coding_list(*, membership: Membership) -> QuerySet[Coding]:
     """Codings the member may see: in blind mode a coder sees only their own."""
     codings = Coding.objects.filter(post__project=membership.project).filter(
-        post__in=Post.objects.filter(post_visible_q())
+        post_visible_q("post__")
     )
     if not sees_all_codings(membership):
         codings = codings.filter(coder_id=membership.user_id)

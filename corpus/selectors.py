@@ -7,16 +7,18 @@ from coding_app.models import Project
 from .models import ImportBatch, JobStatus, Post
 
 
-def post_visible_q() -> Q:
+def post_visible_q(path: str = "") -> Q:
     """Posts of a batch become visible only when the whole batch has been imported.
 
+    ``path`` reaches the post from another model ("post__" for codings), so that codings
+    are filtered on their own post rather than against a subquery of every visible post.
     Written as "not in an unfinished batch" (a short list) rather than as a join to every
     post's batch: with a join and an OR PostgreSQL misjudged how many posts a project has
     and scanned the whole posts table (1.4 million rows: 220 ms, against 10 ms through the
     project's index). Django's negation keeps posts without a batch.
     """
     unfinished = ImportBatch.objects.exclude(status=JobStatus.SUCCEEDED).values("pk")
-    return ~Q(batch__in=unfinished)
+    return ~Q(**{f"{path}batch__in": unfinished})
 
 
 def post_list(

@@ -487,7 +487,7 @@ class CodingViewSet(
             return Coding.objects.none()
         codings = (
             Coding.objects.filter(codings_visible_q(self.request.user))
-            .filter(post__in=Post.objects.filter(post_visible_q()))
+            .filter(post_visible_q("post__"))
             .select_related("code", "coder", "post__project")
         )
         return _project_filter(self.request, codings, "post__project__slug")
