@@ -495,12 +495,13 @@ def _copied_record_blocks(rows) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             for data in copy:
                 pending += data
                 if not started and len(pending) >= _COPY_HEADER:
+                    if bytes(pending[:11]) != b"PGCOPY\n\xff\r\n\x00" or any(pending[15:19]):
+                        raise RuntimeError("unexpected binary COPY header from PostgreSQL")
                     del pending[:_COPY_HEADER]
                     started = True
-                whole = len(pending) // row_type.itemsize
-                if started and whole >= _RECORD_BLOCK:
-                    yield _rows_as_block(pending, whole, row_type)
-                    del pending[: whole * row_type.itemsize]
+                while started and len(pending) >= _RECORD_BLOCK * row_type.itemsize:
+                    yield _rows_as_block(pending, _RECORD_BLOCK, row_type)
+                    del pending[: _RECORD_BLOCK * row_type.itemsize]
     whole = len(pending) // row_type.itemsize  # the trailer (two bytes) is not a row
     if started and whole:
         yield _rows_as_block(pending, whole, row_type)

@@ -457,3 +457,36 @@ def test_a_large_import_refreshes_the_planners_statistics(team, transactional_db
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'corpus_post'")
         (estimate,) = cursor.fetchone()
     assert estimate >= 10_000
+
+
+@pytest.mark.parametrize("block", [1, 3, 10_000])
+def test_record_blocks_read_every_whole_record_in_id_order(team, monkeypatch, block):
+    """The scan's reader (a binary COPY on PostgreSQL, rows elsewhere) gives each post with a
+    whole LSH record once, in id order, one queryset after the other, however the records
+    fall across blocks; empty records (texts without words) and missing ones are left out."""
+    import numpy as np
+
+    from corpus import near_duplicates
+    from corpus.near_duplicates import RECORD_SIZE, lsh_record
+    from corpus.services.imports import _record_blocks
+    from tests.factories import PostFactory
+
+    monkeypatch.setattr(near_duplicates, "_RECORD_BLOCK", block)
+    texts = [f"post {n} " + " ".join(f"word{n}x{i}" for i in range(25)) for n in range(7)]
+    posts = [PostFactory(project=team.project, text=t, lsh=lsh_record(t)) for t in texts]
+    PostFactory(project=team.project, text="🚀 https://x.org", lsh=b"")  # no words
+    PostFactory(project=team.project, text="no record yet", lsh=None)
+    first, second = posts[:4], posts[4:]
+    all_posts = Post.objects.filter(project=team.project)
+    blocks = list(
+        _record_blocks(
+            all_posts.filter(pk__in=[p.pk for p in first]),
+            all_posts.exclude(pk__in=[p.pk for p in first]),
+        )
+    )
+    ids = np.concatenate([ids for ids, _ in blocks]).tolist()
+    records = np.concatenate([records for _, records in blocks])
+    assert ids == [p.pk for p in first] + [p.pk for p in second]
+    assert [r.tobytes() for r in records] == [lsh_record(t) for t in texts]
+    assert all(len(r.tobytes()) == RECORD_SIZE for r in records)
+    assert all(len(ids) <= block for ids, _ in blocks)
