@@ -368,6 +368,7 @@ def find_near_duplicates_in_records(
     tokenised but the texts of candidate pairs, loaded with ``texts_of`` (keys → texts, for
     example a database query) a block at a time. Identical shingle sets are recognised by
     the records' 128-bit digests instead of by comparing the sets."""
+    _check_threshold(threshold)
     first, verify = _records_first_pass(records, texts_of)
     return first.pairs(threshold, verify)
 

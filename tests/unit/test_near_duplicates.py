@@ -187,8 +187,14 @@ def test_find_near_duplicates_ignores_texts_without_words():
 
 
 def test_find_near_duplicates_rejects_bad_threshold():
+    from corpus.near_duplicates import near_duplicate_id_arrays
+
     with pytest.raises(ValueError):
         find_near_duplicates([], threshold=0)
+    with pytest.raises(ValueError):
+        find_near_duplicates_in_records([], threshold=1.5, texts_of=dict)
+    with pytest.raises(ValueError):
+        near_duplicate_id_arrays([], threshold=-0.1, texts_of=dict)
 
 
 def test_find_near_duplicates_finds_planted_copies_among_random_posts():
