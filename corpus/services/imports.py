@@ -180,7 +180,7 @@ def import_batch_cancel(*, batch: ImportBatch) -> ImportBatch:
     ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled.")
     batch.refresh_from_db()
     if batch.status == JobStatus.CANCELLED:
-        batch.posts.all().delete()
+        _posts_delete(batch.posts.all())
     return batch
 
 
@@ -209,7 +209,7 @@ def import_batch_run(
         return None
     batch = ImportBatch.objects.select_related("project").get(pk=batch_id)
     # A worker killed mid-import may have left posts behind: start clean.
-    batch.posts.all().delete()
+    _posts_delete(batch.posts.all())
     try:
         if path is not None:
             with open(path, "rb") as fileobj:
@@ -218,7 +218,7 @@ def import_batch_run(
             with batch.file.open("rb") as fileobj:
                 _import_file(batch, fileobj, total=batch.file.size)
     except _Cancelled:
-        batch.posts.all().delete()
+        _posts_delete(batch.posts.all())
         return ImportBatch.objects.get(pk=batch_id)
     except ImportFileError as exc:
         _fail(batch, str(exc))
@@ -257,8 +257,52 @@ def _analyze_posts() -> None:
             cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(Post._meta.db_table)}")
 
 
+def _posts_delete(posts) -> None:
+    """Delete posts and everything that cascades from them (codings, assignments, marks,
+    near-duplicate flags ...), one statement per related table, children first.
+
+    Django's delete collects every object first: 26 s and 1,554 queries for a batch of
+    154,000 posts. The relations are read from the models, so a new one is followed too;
+    one this does not know how to follow (PROTECT, RESTRICT, SET_DEFAULT ...) hands the
+    whole deletion back to Django.
+    """
+    with transaction.atomic():
+        try:
+            _cascade_delete(posts.model, posts.order_by())
+        except _NotSetBased:
+            transaction.set_rollback(True)
+    if posts.exists():  # rolled back: the collector's way
+        posts.delete()
+
+
+class _NotSetBased(Exception):
+    pass
+
+
+def _cascade_delete(model, rows, path: tuple = ()) -> None:
+    from django.db import models
+
+    if model in path:  # a cycle of cascades (a tree of rows): the collector's job
+        raise _NotSetBased
+    for relation in model._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and relation.is_relation and not relation.concrete):
+            continue
+        if relation.many_to_many:  # its through table's foreign key is listed on its own
+            continue
+        related = relation.related_model._base_manager.filter(
+            **{f"{relation.field.name}__in": rows.values("pk")}
+        )
+        if relation.on_delete is models.CASCADE:
+            _cascade_delete(relation.related_model, related, (*path, model))
+        elif relation.on_delete is models.SET_NULL:
+            related.update(**{relation.field.name: None})
+        elif relation.on_delete is not models.DO_NOTHING:
+            raise _NotSetBased
+    rows._raw_delete(rows.db)
+
+
 def _fail(batch: ImportBatch, message: str) -> None:
-    batch.posts.all().delete()
+    _posts_delete(batch.posts.all())
     job_fail(ImportBatch, batch.pk, message)
 
 
@@ -381,7 +425,7 @@ def import_batch_delete(*, batch: ImportBatch, confirm: bool = False) -> int:
     codings = Coding.objects.filter(post__batch=batch).count()
     if codings and not confirm:
         raise BatchHasCodings(codings)
-    batch.posts.all().delete()
+    _posts_delete(batch.posts.all())
     if batch.file:
         batch.file.delete(save=False)
     batch.delete()

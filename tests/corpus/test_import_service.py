@@ -490,3 +490,73 @@ def test_record_blocks_read_every_whole_record_in_id_order(team, monkeypatch, bl
     assert [r.tobytes() for r in records] == [lsh_record(t) for t in texts]
     assert all(len(r.tobytes()) == RECORD_SIZE for r in records)
     assert all(len(ids) <= block for ids, _ in blocks)
+
+
+def _related_rows(team):
+    """Every row that refers to a post, as comparable tuples."""
+    from coding_app.models import Adjudication, Assignment, Coding, Memo
+    from corpus.models import NearDuplicate, PostMark
+
+    return {
+        "posts": sorted(Post.objects.values_list("pk", flat=True)),
+        "codings": sorted(Coding.all_objects.values_list("pk", "post_id")),
+        "assignments": sorted(Assignment.objects.values_list("pk", "post_id")),
+        "adjudications": sorted(Adjudication.objects.values_list("pk", "consensus_coding_id")),
+        "memos": sorted(Memo.objects.values_list("pk", "post_id")),
+        "marks": sorted(PostMark.objects.values_list("pk", "post_id")),
+        "flags": sorted(NearDuplicate.objects.values_list("pk", "post_id", "similar_to_id")),
+    }
+
+
+def test_deleting_a_batch_set_based_leaves_what_djangos_collector_leaves(team):
+    """Every kind of row that refers to a post, for posts of the batch and of another; the
+    set-based delete must leave exactly what Django's own cascade leaves."""
+    from django.db import transaction
+
+    from coding_app.models import Adjudication, Assignment, Memo
+    from corpus.models import NearDuplicate, PostMark
+    from corpus.services import imports
+    from tests.factories import CodeFactory, CodingFactory, PostFactory
+
+    batch = run_import(team, CSV.encode())
+    inside = list(Post.objects.filter(batch=batch))
+    outside = [PostFactory(project=team.project) for _ in range(2)]
+    code = CodeFactory(project=team.project)
+    for post in [*inside[:2], *outside]:
+        coding = CodingFactory(post=post, code=code, coder=team.coder, start=0, end=3)
+        CodingFactory(post=post, code=code, coder=team.coders[1], start=0, end=2)
+        Assignment.objects.create(post=post, coder=team.coder)
+        Memo.objects.create(post=post, author=team.coder, text="memo")
+        PostMark.objects.create(post=post, relevant=True)
+        Adjudication.objects.create(
+            project=team.project,
+            post=post,
+            code=code,
+            start=0,
+            end=3,
+            decision="accept",
+            source_codings=[coding.pk],
+            consensus_coding=coding,
+        )
+    # A consensus decision on an outside post that points at a coding of a batch post.
+    Adjudication.objects.create(
+        project=team.project,
+        post=outside[0],
+        code=code,
+        start=0,
+        end=3,
+        decision="accept",
+        source_codings=[],
+        consensus_coding=inside[0].codings.first(),
+    )
+    for a, b in [(inside[1], inside[0]), (outside[0], inside[1]), (inside[2], outside[1])]:
+        NearDuplicate.objects.create(project=team.project, post=a, similar_to=b, similarity=0.9)
+    with transaction.atomic():
+        Post.objects.filter(batch=batch).delete()  # Django's collector
+        expected = _related_rows(team)
+        transaction.set_rollback(True)
+    before = _related_rows(team)
+    imports._posts_delete(Post.objects.filter(batch=batch))
+    after = _related_rows(team)
+    assert after == expected
+    assert after != before and after["adjudications"] and after["flags"] == []
