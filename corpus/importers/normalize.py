@@ -34,6 +34,13 @@ def _clean(value: str) -> str:
     return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
 
 
+def _storable(text: str) -> str:
+    """The text cleaned and in NFC (ASCII without NUL is both already: the usual case)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return unicodedata.normalize("NFC", _clean(text))
+
+
 @lru_cache(maxsize=4096)
 def _clean_key(key: object) -> str:
     """A metadata attribute's name: every row of a file repeats the same few."""
@@ -69,14 +76,12 @@ def _as_string(value: object) -> str:
     if _is_missing(value):
         return ""
     if isinstance(value, str):
-        if value.isascii() and "\x00" not in value:  # clean and NFC already
-            return value.strip()
         text = value
     elif isinstance(value, _NUMBERS):
         text = str(value)
     else:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    return unicodedata.normalize("NFC", _clean(text)).strip()
+    return _storable(text).strip()
 
 
 def _as_id(value: object) -> str:
@@ -89,18 +94,15 @@ def _as_id(value: object) -> str:
 
 def _as_text(value: object) -> str:
     text = _as_string(value) if not isinstance(value, str) else value
-    if text.isascii():  # only \r\n and \r are line breaks to rewrite; ASCII is NFC
-        return _clean(_LINE_BREAKS.sub("\n", text) if "\r" in text else text).strip()
-    text = unicodedata.normalize("NFC", _clean(_LINE_BREAKS.sub("\n", text)))
-    return text.strip()
+    if "\r" in text or not text.isascii():  # the other line breaks are not ASCII
+        text = _LINE_BREAKS.sub("\n", text)
+    return _storable(text).strip()
 
 
 def _metadata_value(value: object) -> object:
     """A value JSON (and PostgreSQL jsonb) can store: str, int, float, bool or None."""
     if isinstance(value, str):  # the usual case, tested first
-        if value.isascii() and "\x00" not in value:  # clean and NFC already
-            return value
-        return unicodedata.normalize("NFC", _clean(value))
+        return _storable(value)
     if value is None or isinstance(value, _WHOLE):
         return value
     if isinstance(value, float):
