@@ -367,10 +367,35 @@ def find_near_duplicates_in_records(
     """``find_near_duplicates`` from stored ``lsh_record``s rather than texts: nothing is
     tokenised but the texts of candidate pairs, loaded with ``texts_of`` (keys → texts, for
     example a database query) a block at a time. Identical shingle sets are recognised by
-    the records' 128-bit digests instead of by comparing the sets."""
+    the records' 128-bit digests instead of by comparing the sets.
+
+    ``near_duplicate_id_arrays`` with the input positions standing in for the keys."""
     _check_threshold(threshold)
-    first, verify = _records_first_pass(records, texts_of)
-    return first.pairs(threshold, verify)
+    keys: list[Hashable] = []
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        positions: list[int] = []
+        waiting: list[bytes] = []
+        for key, record in records:
+            keys.append(key)
+            if len(record) != RECORD_SIZE:  # no words (or no record): never a near-duplicate
+                continue
+            positions.append(len(keys) - 1)
+            waiting.append(record)
+            if len(waiting) == _RECORD_BLOCK:
+                yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
+                positions, waiting = [], []
+        yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
+
+    def texts_at(positions: list[int]) -> dict[int, str]:
+        loaded = texts_of([keys[position] for position in positions])
+        return {p: loaded[keys[p]] for p in positions if keys[p] in loaded}
+
+    earlier, later, similarity = near_duplicate_id_arrays(blocks(), threshold, texts_of=texts_at)
+    return [
+        (keys[a], keys[b], s)
+        for a, b, s in zip(earlier.tolist(), later.tolist(), similarity.tolist(), strict=True)
+    ]
 
 
 def near_duplicate_id_arrays(
@@ -395,39 +420,6 @@ def near_duplicate_id_arrays(
 
     earlier, later, similarity = first.pair_arrays(threshold, verify)
     return ids[earlier], ids[later], similarity
-
-
-def _records_first_pass(
-    records: Iterable[tuple[Hashable, bytes]],
-    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
-) -> tuple[_FirstPass, Callable[[list[tuple[int, int]]], Iterator[float]]]:
-    """The first pass over (key, record) pairs: keys of any kind, records of any size."""
-    keys: list[Hashable] = []
-
-    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        positions: list[int] = []
-        waiting: list[bytes] = []
-        for key, record in records:
-            keys.append(key)
-            if len(record) != RECORD_SIZE:  # no words (or no record): never a near-duplicate
-                continue
-            positions.append(len(keys) - 1)
-            waiting.append(record)
-            if len(waiting) == _RECORD_BLOCK:
-                yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
-                positions, waiting = [], []
-        yield np.array(positions, np.int64), np.frombuffer(b"".join(waiting), RECORD_DTYPE)
-
-    first = _blocks_first_pass(blocks())
-    # The blocks' ids were input positions: the keys are the caller's ones at them.
-    first.keys = [keys[position] for position in first.keys.tolist()]
-    cache: dict[int, frozenset[str]] = {}
-
-    def verify(block: list[tuple[int, int]]) -> Iterator[float]:
-        _load_shingle_sets({p for pair in block for p in pair}, first.keys, texts_of, cache)
-        return (_set_jaccard(cache[a], cache[b]) for a, b in block)
-
-    return first, verify
 
 
 def _blocks_first_pass(blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> _FirstPass:
@@ -581,21 +573,16 @@ def _set_digest(shingle_set: frozenset[str]) -> bytes:
 
 def _load_shingle_sets(
     wanted: set[int],
-    keys: list[Hashable] | np.ndarray,
-    texts_of: Callable[[list[Hashable]], Mapping[Hashable, str]],
+    ids: np.ndarray,
+    texts_of: Callable[[list[int]], Mapping[int, str]],
     cache: dict[int, frozenset[str]],
 ) -> None:
     """Replace ``cache`` with the shingle sets of the ``wanted`` input positions."""
     kept = {position: cache[position] for position in wanted if position in cache}
     missing = [position for position in wanted if position not in kept]
-    # Keys as Python values (a scan's ids come as an int64 array).
-    loaded = texts_of(
-        [keys[position] for position in missing]
-        if isinstance(keys, list)
-        else keys[missing].tolist()
-    )
-    for position in missing:
+    loaded = texts_of(ids[missing].tolist())
+    for position, post_id in zip(missing, ids[missing].tolist(), strict=True):
         # A post deleted since the first pass has no text any more: it matches nothing.
-        kept[position] = frozenset(shingles(words(loaded.get(keys[position], ""))))
+        kept[position] = frozenset(shingles(words(loaded.get(post_id, ""))))
     cache.clear()
     cache.update(kept)
