@@ -269,10 +269,10 @@ def _posts_delete(posts) -> None:
     with transaction.atomic():
         try:
             _cascade_delete(posts.model, posts.order_by())
+            return
         except _NotSetBased:
             transaction.set_rollback(True)
-    if posts.exists():  # rolled back: the collector's way
-        posts.delete()
+    posts.delete()  # rolled back: the collector's way
 
 
 class _NotSetBased(Exception):

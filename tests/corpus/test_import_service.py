@@ -560,3 +560,38 @@ def test_deleting_a_batch_set_based_leaves_what_djangos_collector_leaves(team):
     after = _related_rows(team)
     assert after == expected
     assert after != before and after["adjudications"] and after["flags"] == []
+
+
+def test_a_relation_the_set_based_delete_cannot_follow_falls_back_to_django(team, monkeypatch):
+    """When a relation needs Django's own handling, what the set-based pass did is rolled
+    back and the collector deletes instead, with the same result."""
+    from coding_app.models import Coding
+    from corpus.services import imports
+    from tests.factories import CodeFactory, CodingFactory
+
+    batch = run_import(team, CSV.encode())
+    post = Post.objects.filter(batch=batch).first()
+    CodingFactory(post=post, code=CodeFactory(project=team.project), coder=team.coder)
+    real = imports._cascade_delete
+    calls = []
+
+    def deletes_then_gives_up(model, rows, path=()):
+        real(model, rows, path)
+        calls.append(model)
+        raise imports._NotSetBased
+
+    monkeypatch.setattr(imports, "_cascade_delete", deletes_then_gives_up)
+    from django.db.models import QuerySet
+
+    collected = []
+    collector_delete = QuerySet.delete
+
+    def delete(self):
+        collected.append(self.model)
+        return collector_delete(self)
+
+    monkeypatch.setattr(QuerySet, "delete", delete)
+    imports._posts_delete(Post.objects.filter(batch=batch))
+    assert calls and collected == [Post]  # set-based work was done, then undone
+    assert not Post.objects.filter(batch=batch).exists()
+    assert not Coding.all_objects.filter(post__batch=batch).exists()
