@@ -59,18 +59,19 @@ def compare(label: str, texts: list[str]) -> None:
         totals = matrix.sum(axis=0).A1
         return dict(zip(vectorizer.get_feature_names_out(), totals.tolist(), strict=True))
 
-    ours_times, theirs_times = [], []
+    ours_times, theirs_times, agreed = [], [], []
     for _ in range(ROUNDS):
         gc.collect()
         ours, seconds = timed(grounded_counts)
         ours_times.append(seconds)
-        same = {w.word: w.count for w in ours.words}
+        counts = {w.word: w.count for w in ours.words}
         del ours
         gc.collect()
         theirs, seconds = timed(sklearn_counts)
         theirs_times.append(seconds)
-        same = same == theirs
-        del theirs
+        agreed.append(counts == theirs)
+        del theirs, counts
+    same = all(agreed)  # every round
     ours_s, theirs_s = min(ours_times), min(theirs_times)
     print(
         f"{label:26} {len(texts):>8} docs  Grounded {ours_s:5.2f} s  CountVectorizer "
