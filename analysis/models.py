@@ -76,7 +76,7 @@ class TokenCounts(models.Model):
     scope_key = models.CharField(max_length=64)
     corpus_version = models.CharField(max_length=64)
     documents = models.PositiveIntegerField()
-    counts = models.JSONField()
+    tally = models.BinaryField()  # the counts, packed (analysis.tally)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,7 +102,8 @@ class AnalysisChunk(models.Model):
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    counts = models.JSONField(default=dict, blank=True)
+    # A helper's counts, packed (analysis.tally), for the job to merge.
+    tally = models.BinaryField(null=True, blank=True)
 
     class Meta:
         ordering = ["job_id", "index"]

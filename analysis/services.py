@@ -24,6 +24,7 @@ from corpus.selectors import post_visible_q
 from . import parallel
 from .models import AnalysisJob, StopWord, SynonymGroup, TokenCounts
 from .readahead import read_ahead
+from .tally import tally_pack, tally_unpack
 from .text.frequency import count_tokens, word_frequency
 from .text.kwic import find_occurrences, keyword_in_context
 from .text.stopwords import load_stopwords
@@ -251,8 +252,9 @@ def analysis_is_current(*, job: AnalysisJob, membership: Membership) -> bool:
     return _corpus_version(posts, codings) == job.corpus_version
 
 
-def _documents(job: AnalysisJob):
-    """Yield (post id, text) in chunks: posts for corpus scopes, quotes for coding scopes."""
+def _documents(job: AnalysisJob, *, count: bool = True):
+    """The documents, as an id-ordered values_list of (id, text), and how many there are
+    (None unless `count`): posts for corpus scopes, quotes for coding scopes."""
     membership = Membership(
         project=job.project,
         user_id=job.params.get("visible_to") or 0,
@@ -264,7 +266,7 @@ def _documents(job: AnalysisJob):
         rows = codings.order_by("id").values_list("id", "quote")
     else:
         rows = posts.order_by("id").values_list("id", "text")
-    return rows, rows.count()
+    return rows, rows.count() if count else None
 
 
 def _post_of_document(job: AnalysisJob, doc_ids) -> dict:
@@ -302,8 +304,12 @@ def analysis_chunks_help(*, job_id: int) -> int:
     job = AnalysisJob.objects.select_related("project").filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING:
         return 0
-    rows, _total = _documents(job)
-    return parallel.chunks_help(job_id, rows)
+    from .tasks import analysis_chunks_task
+
+    rows, _total = _documents(job, count=False)
+    return parallel.chunks_help(
+        job_id, rows, enqueue=lambda job_id: analysis_chunks_task.delay(job_id)
+    )
 
 
 def analysis_run(*, job_id: int) -> AnalysisJob | None:
@@ -365,7 +371,7 @@ def _run(job: AnalysisJob) -> dict:
             project=job.project, scope_key=scope_key, corpus_version=job.corpus_version
         ).first()
         if cached is not None:
-            counts = Counter(cached.counts)
+            counts = Counter(tally_unpack(cached.tally))
         else:
             counts = Counter()
             batch: list[str] = []
@@ -398,7 +404,7 @@ def _run(job: AnalysisJob) -> dict:
                 scope_key=scope_key,
                 corpus_version=job.corpus_version,
                 documents=total,
-                counts=dict(counts),
+                tally=tally_pack(counts),
             )
         result = word_frequency(
             [counts],

@@ -96,30 +96,58 @@ def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
     assert services.analysis_chunks_help(job_id=job.pk) == 0
 
 
-def test_helpers_chunks_are_merged_once_each(team, small_chunks):
-    """Helpers keep their counts on the chunk; the job merges them with its own, once."""
+def test_helpers_chunks_are_merged_once_each(team, small_chunks, monkeypatch):
+    """Helpers keep their counts on the chunk (packed); the job merges them with its own,
+    once each. Here every helper finds work, so each sends the next."""
     for text in TEXTS:
         PostFactory(project=team.project, text=text)
     job = AnalysisJob.objects.create(
         project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
     )
     rows = team.project.posts.order_by("id").values_list("id", "text")
-    helped = []
+    counted, sent = [], []
+    original = parallel.chunk_count
+    monkeypatch.setattr(
+        parallel,
+        "chunk_count",
+        lambda chunk, rows, **kw: (counted.append(chunk.index), original(chunk, rows, **kw))[1],
+    )
 
-    def helper_counts_one(job_id):
-        chunk = parallel.chunk_claim(job_id)
-        if chunk is not None:
-            parallel.chunk_count(chunk, rows)
-            helped.append(chunk.index)
+    def helper(job_id):  # a helper task, run at once (as by a free worker)
+        sent.append(job_id)
+        parallel.chunks_help(job_id, rows, enqueue=helper)
 
     def never():
         raise AssertionError("the job was not cancelled")
 
-    counts = parallel.count_in_chunks(
-        job, rows, len(TEXTS), enqueue=helper_counts_one, cancelled=never
-    )
-    assert helped == [0, 1, 2, 3, 4]  # five helpers, one chunk each; the job counted the sixth
+    counts = parallel.count_in_chunks(job, rows, len(TEXTS), enqueue=helper, cancelled=never)
+    assert sorted(counted) == list(range(6))  # 23 posts in chunks of 4, each counted once
+    assert len(sent) == 6  # the job sent one helper; five helpers each sent one more
     assert counts == Counter(w for text in TEXTS for w in words(text))
+
+
+def test_the_job_sends_one_helper_and_a_helper_with_nothing_left_sends_none(team, small_chunks):
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
+    )
+    rows = team.project.posts.order_by("id").values_list("id", "text")
+    sent = []
+
+    def never():
+        raise AssertionError("the job was not cancelled")
+
+    counts = parallel.count_in_chunks(job, rows, len(TEXTS), enqueue=sent.append, cancelled=never)
+    assert sent == [job.pk]  # not one per chunk: the helpers found nothing left
+    assert counts == Counter(w for text in TEXTS for w in words(text))
+    assert parallel.chunks_help(job.pk, rows, enqueue=sent.append) == 0
+    assert sent == [job.pk]
+    # The last chunk: a helper that takes it while no other waits sends no one.
+    last = parallel.chunks_plan(job, rows)[-1]
+    AnalysisChunk.objects.filter(job=job).exclude(pk=last.pk).update(status=JobStatus.SUCCEEDED)
+    assert parallel.chunks_help(job.pk, rows, enqueue=sent.append) == 1
+    assert sent == [job.pk]
 
 
 @pytest.mark.parametrize("documents", [0, 1, 4, 5, 8, 23])
@@ -142,8 +170,17 @@ def test_chunks_plan_cuts_the_scope_in_id_order(team, small_chunks, documents):
     ids = list(rows.values_list("id", flat=True))[:documents]
     rows = rows.filter(id__in=ids) if documents else rows.none()
     chunks = parallel.chunks_plan(job, rows)
-    expected = [(ids[i], ids[min(i + 4, len(ids)) - 1]) for i in range(0, len(ids), 4)]
-    assert [(c.first_id, c.last_id) for c in chunks] == expected
+    starts = ids[::4]
+    assert [c.first_id for c in chunks] == starts
+    # Each chunk ends where the next starts; the last is open (posts that became visible
+    # since are not left out).
+    assert [c.last_id for c in chunks] == [i - 1 for i in starts[1:]] + [parallel.OPEN_END] * bool(
+        starts
+    )
+    texts = dict(Post.objects.values_list("id", "text"))
+    assert [parallel.chunk_texts(c, rows) for c in chunks] == [
+        [texts[i] for i in ids[n : n + 4]] for n in range(0, len(ids), 4)
+    ]
     assert [c.documents for c in chunks] == [len(ids[i : i + 4]) for i in range(0, len(ids), 4)]
-    assert [c.index for c in chunks] == list(range(len(expected)))
-    assert AnalysisChunk.objects.filter(job=job).count() == len(expected)
+    assert [c.index for c in chunks] == list(range(len(starts)))
+    assert AnalysisChunk.objects.filter(job=job).count() == len(starts)
