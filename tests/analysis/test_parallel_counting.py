@@ -27,6 +27,20 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(parallel, "PARALLEL_MIN_DOCS", 8)
 
 
+def job_over_texts(team, status=JobStatus.RUNNING):
+    """TEXTS as the team's posts, a frequency job in `status`, and its documents."""
+    for text in TEXTS:
+        PostFactory(project=team.project, text=text)
+    job = AnalysisJob.objects.create(
+        project=team.project, kind="frequency", params={}, status=status
+    )
+    return job, team.project.posts.order_by("id").values_list("id", "text")
+
+
+def never():
+    raise AssertionError("the job was not cancelled")
+
+
 def frequency(team, django_capture_on_commit_callbacks):
     membership = project_access(team.coder, team.project)
     with django_capture_on_commit_callbacks(execute=True):
@@ -61,12 +75,7 @@ def test_chunked_counting_gives_the_single_pass_counts(
 
 
 def test_a_chunk_whose_helper_died_is_taken_back(team, small_chunks):
-    for text in TEXTS:
-        PostFactory(project=team.project, text=text)
-    job = AnalysisJob.objects.create(
-        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
-    )
-    rows = team.project.posts.order_by("id").values_list("id", "text")
+    job, rows = job_over_texts(team)
 
     def helper_that_dies(job_id):
         chunk = parallel.chunk_claim(job_id)
@@ -75,9 +84,6 @@ def test_a_chunk_whose_helper_died_is_taken_back(team, small_chunks):
                 claimed_at=timezone.now() - timezone.timedelta(hours=1)
             )
 
-    def never():
-        raise AssertionError("the job was not cancelled")
-
     counts = parallel.count_in_chunks(
         job, rows, len(TEXTS), enqueue=helper_that_dies, cancelled=never
     )
@@ -85,12 +91,7 @@ def test_a_chunk_whose_helper_died_is_taken_back(team, small_chunks):
 
 
 def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
-    for text in TEXTS:
-        PostFactory(project=team.project, text=text)
-    job = AnalysisJob.objects.create(
-        project=team.project, kind="frequency", params={}, status=JobStatus.CANCELLED
-    )
-    rows = team.project.posts.order_by("id").values_list("id", "text")
+    job, rows = job_over_texts(team, JobStatus.CANCELLED)
     parallel.chunks_plan(job, rows)
     assert parallel.chunks_help(job.pk, rows) == 0
     assert services.analysis_chunks_help(job_id=job.pk) == 0
@@ -99,12 +100,7 @@ def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
 def test_helpers_chunks_are_merged_once_each(team, small_chunks, monkeypatch):
     """Helpers keep their counts on the chunk (packed); the job merges them with its own,
     once each. Here every helper finds work, so each sends the next."""
-    for text in TEXTS:
-        PostFactory(project=team.project, text=text)
-    job = AnalysisJob.objects.create(
-        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
-    )
-    rows = team.project.posts.order_by("id").values_list("id", "text")
+    job, rows = job_over_texts(team)
     counted, sent = [], []
     original = parallel.chunk_count
     monkeypatch.setattr(
@@ -117,9 +113,6 @@ def test_helpers_chunks_are_merged_once_each(team, small_chunks, monkeypatch):
         sent.append(job_id)
         parallel.chunks_help(job_id, rows, enqueue=helper)
 
-    def never():
-        raise AssertionError("the job was not cancelled")
-
     counts = parallel.count_in_chunks(job, rows, len(TEXTS), enqueue=helper, cancelled=never)
     assert sorted(counted) == list(range(6))  # 23 posts in chunks of 4, each counted once
     assert len(sent) == 6  # the job sent one helper; five helpers each sent one more
@@ -127,16 +120,8 @@ def test_helpers_chunks_are_merged_once_each(team, small_chunks, monkeypatch):
 
 
 def test_the_job_sends_one_helper_and_a_helper_with_nothing_left_sends_none(team, small_chunks):
-    for text in TEXTS:
-        PostFactory(project=team.project, text=text)
-    job = AnalysisJob.objects.create(
-        project=team.project, kind="frequency", params={}, status=JobStatus.RUNNING
-    )
-    rows = team.project.posts.order_by("id").values_list("id", "text")
+    job, rows = job_over_texts(team)
     sent = []
-
-    def never():
-        raise AssertionError("the job was not cancelled")
 
     counts = parallel.count_in_chunks(job, rows, len(TEXTS), enqueue=sent.append, cancelled=never)
     assert sent == [job.pk]  # not one per chunk: the helpers found nothing left
