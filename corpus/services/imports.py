@@ -253,8 +253,15 @@ def _analyze_posts() -> None:
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         from ..models import Post
 
+        table = connection.ops.quote_name(Post._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(Post._meta.db_table)}")
+            # Statistics for the columns queries select posts by (project, batch, inclusion
+            # criteria); the table's size is updated whatever the columns. Leaving out the
+            # texts, the metadata and the LSH records halved the ANALYZE (0.32 s -> 0.16 s
+            # for 250,000 tweets), and their old statistics stay.
+            cursor.execute(
+                f"VACUUM (ANALYZE) {table} (id, project_id, batch_id, posted_at, word_count)"
+            )
 
 
 def _posts_delete(posts) -> None:

@@ -2,6 +2,7 @@
 find duplicates across chunks, inside a transaction (inline) and in the background thread."""
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -106,6 +107,7 @@ def test_duplicates_by_hash_id_and_url_within_and_across_chunks(team):
 def test_background_writer_counts_across_many_chunks(team):
     """The thread writes on its own connection and commits each chunk."""
     writer = make_writer(team)
+    before = sys.getswitchinterval()
     sink = BackgroundWriter(writer)
     for start in range(0, 5000, 1000):
         # Each chunk repeats the last 100 texts of the one before.
@@ -115,7 +117,9 @@ def test_background_writer_counts_across_many_chunks(team):
                 for n in range(start, start + 1000)
             ]
         )
+    assert sys.getswitchinterval() == pytest.approx(BackgroundWriter.SWITCH_INTERVAL_S)
     sink.close()
+    assert sys.getswitchinterval() == pytest.approx(before)
     assert Post.objects.filter(project=team.project).count() == sink.inserted
     assert sink.inserted + sink.duplicates == 5000
     assert sink.duplicates == 400
@@ -125,10 +129,12 @@ def test_background_writer_counts_across_many_chunks(team):
 def test_a_failing_chunk_is_reported_to_the_producer(team):
     writer = make_writer(team)
     writer.batch_id = 10**12  # no such batch: the foreign key refuses the chunk
+    before = sys.getswitchinterval()
     sink = BackgroundWriter(writer)
     sink.submit([record(1, "a")])
     with pytest.raises(Exception, match="foreign key|violates"):
         sink.close()
+    assert sys.getswitchinterval() == pytest.approx(before)  # restored on failure too
     assert not Post.objects.filter(project=team.project).exists()
 
 
@@ -182,5 +188,8 @@ def test_a_large_import_leaves_the_posts_table_vacuumed_and_analysed(team, monke
             [Post._meta.db_table],
         )
         pages, all_visible, tuples = cursor.fetchone()
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = %s", [Post._meta.db_table])
+        analysed = {row[0] for row in cursor.fetchall()}
     assert pages > 0 and all_visible == pages
     assert tuples >= 400
+    assert {"project_id", "batch_id", "posted_at", "word_count"} <= analysed
