@@ -38,9 +38,10 @@ COPY_COLUMNS = (
     "lsh",
     "created_at",
 )
-# The per-row columns, as staged; project, batch and time are the same for a whole chunk.
-_STAGED = COPY_COLUMNS[2:12]
-_STAGE = "grounded_import_stage"
+# The per-row columns, as staged; project, batch and time are the same for a whole chunk,
+# and the metadata come as one JSON array per chunk (see metadata_json).
+_STAGED = tuple(c for c in COPY_COLUMNS[2:12] if c != "metadata")
+_STAGE = "grounded_import_rows"
 
 
 def _copy_field(value: str) -> str:
@@ -52,7 +53,7 @@ def _copy_field(value: str) -> str:
 
 
 def copy_text(records: list[PostRecord]) -> bytes:
-    """The staging table's rows in PostgreSQL's COPY text format (UTF-8)."""
+    """The staging table's rows in PostgreSQL's COPY text format (UTF-8), metadata aside."""
     lines = []
     lsh = _lsh_records(records)
     for order, r in enumerate(records):
@@ -68,7 +69,6 @@ def copy_text(records: list[PostRecord]) -> bytes:
                     _copy_field(r.text),
                     str(r.word_count),
                     r.content_hash,
-                    _copy_field(json.dumps(r.metadata, ensure_ascii=False)),
                     # bytea as hex, its backslash escaped for COPY
                     "\\N" if (record := lsh[order]) is None else "\\\\x" + record.hex(),
                 )
@@ -76,6 +76,13 @@ def copy_text(records: list[PostRecord]) -> bytes:
         )
     lines.append("")
     return "\n".join(lines).encode("utf-8")
+
+
+def metadata_json(records: list[PostRecord]) -> str:
+    """The chunk's metadata as one JSON array, row i at index i: one encoder call for the
+    chunk instead of one a row (0.12 s against 0.40 s for 155k rows), and nothing to escape
+    for COPY."""
+    return json.dumps([r.metadata for r in records], ensure_ascii=False)
 
 
 def _lsh_records(records: list[PostRecord]) -> list[bytes | None]:
@@ -93,11 +100,18 @@ def _lsh_records(records: list[PostRecord]) -> list[bytes | None]:
 class Prepared:
     """A chunk ready to write: its row count and either COPY text or the records."""
 
-    __slots__ = ("rows", "payload", "records")
+    __slots__ = ("rows", "payload", "metadata", "records")
 
-    def __init__(self, rows: int, payload: bytes = b"", records: list[PostRecord] | None = None):
+    def __init__(
+        self,
+        rows: int,
+        payload: bytes = b"",
+        metadata: str = "[]",
+        records: list[PostRecord] | None = None,
+    ):
         self.rows = rows
         self.payload = payload
+        self.metadata = metadata
         self.records = records or []
 
 
@@ -116,14 +130,14 @@ class PostWriter:
         the thread that parses, so a BackgroundWriter's thread only sends bytes and waits
         (it barely needs the GIL, and the parsing thread keeps it)."""
         if self.use_copy:
-            return Prepared(len(records), copy_text(records))
+            return Prepared(len(records), copy_text(records), metadata_json(records))
         return Prepared(len(records), records=records)
 
     def write_prepared(self, chunk: "Prepared") -> tuple[int, int]:
         if not chunk.rows:
             return 0, 0
         if self.use_copy:
-            inserted = self._stage_and_insert(chunk.payload)
+            inserted = self._stage_and_insert(chunk.payload, chunk.metadata)
         else:
             fresh = self._split_duplicates(chunk.records)
             lsh = _lsh_records(fresh)
@@ -136,7 +150,7 @@ class PostWriter:
 
     # PostgreSQL -------------------------------------------------------------------------
 
-    def _stage_and_insert(self, payload: bytes) -> int:
+    def _stage_and_insert(self, payload: bytes, metadata: str) -> int:
         table = Post._meta.db_table
         with transaction.atomic(), connection.cursor() as cursor:
             # The chunk's commit does not wait for its WAL to reach the disk. Nothing can be
@@ -155,8 +169,8 @@ class PostWriter:
                 "SET LOCAL synchronous_commit TO OFF; "
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (ord integer, "
                 "external_id text, author text, author_headline text, posted_at timestamptz, "
-                "url text, text text, word_count integer, content_hash text, metadata jsonb, "
-                "lsh bytea) ON COMMIT DELETE ROWS; "
+                "url text, text text, word_count integer, content_hash text, lsh bytea) "
+                "ON COMMIT DELETE ROWS; "
                 f"DELETE FROM {_STAGE}"
             )
             with cursor.cursor.copy(
@@ -165,11 +179,13 @@ class PostWriter:
                 copy.write(payload)
             # No conflict target: a row that collides with any unique index (content hash,
             # external id, URL), including an earlier row of this chunk, is skipped.
+            # Row i's metadata is element i of the chunk's JSON array (parsed once).
+            selected = ("(%s::jsonb -> ord)" if c == "metadata" else c for c in COPY_COLUMNS[2:12])
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(COPY_COLUMNS)}) "
-                f"SELECT %s, %s, {', '.join(_STAGED)}, %s FROM {_STAGE} ORDER BY ord "
+                f"SELECT %s, %s, {', '.join(selected)}, %s FROM {_STAGE} ORDER BY ord "
                 "ON CONFLICT DO NOTHING",
-                [self.project_id, self.batch_id, timezone.now()],
+                [self.project_id, self.batch_id, metadata, timezone.now()],
             )
             return cursor.rowcount
 

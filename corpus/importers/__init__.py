@@ -16,7 +16,7 @@ from .content import (
 from .dates import parse_datetime
 from .linkedin import LINKEDIN_COLUMNS, LINKEDIN_MAPPING, repair_text, share_urn
 from .mapping import FIELDS, SYNONYMS, detect_mapping
-from .normalize import content_hash, normalize_row
+from .normalize import content_hash, normalize_row, row_normalizer
 from .readers import FORMATS, detect_encoding, open_rows, sniff_format
 from .spreadsheet import open_xlsx
 from .textfiles import open_text_folder, open_text_zip
@@ -40,6 +40,7 @@ __all__ = [
     "detect_encoding",
     "detect_mapping",
     "normalize_row",
+    "row_normalizer",
     "open_rows",
     "open_text_folder",
     "open_text_zip",

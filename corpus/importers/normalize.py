@@ -7,6 +7,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -121,55 +122,74 @@ def content_hash(text: str) -> str:
 
 def normalize_row(raw: RawRow, mapping: dict[str, str]) -> PostRecord:
     """A clean ``PostRecord`` from a raw row, or ``RowError`` saying what is wrong."""
-    if raw.error:
-        raise RowError(raw.error)
-    fields = raw.fields
+    return row_normalizer(mapping)(raw)
 
-    def get(name: str) -> object:
-        column = mapping.get(name)
-        return fields.get(column) if column else None
 
-    text_value = get("text")
-    text = "" if _is_missing(text_value) else _as_text(text_value)
-    if not text:
-        raise RowError("text is empty")
+def row_normalizer(mapping: dict[str, str]) -> Callable[[RawRow], PostRecord]:
+    """``normalize_row`` for every row of one file: what depends only on the mapping (which
+    column is which field, which columns are metadata) is worked out once, not per row."""
+    text_column = mapping.get("text")
+    date_column = mapping.get("posted_at")
+    others = {name: mapping.get(name) for name in ("author", "author_headline", "url")}
+    id_column = mapping.get("external_id")
+    mapped = frozenset(mapping.values())
 
-    warnings: list[str] = []
-    date_value = get("posted_at")
-    posted_at = parse_datetime(date_value)
-    if posted_at is None and not _is_missing(date_value) and str(date_value).strip():
-        shown = str(date_value).strip()
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        warnings.append(f"posted_at: could not read date '{shown}'")
+    def normalize(raw: RawRow) -> PostRecord:
+        if raw.error:
+            raise RowError(raw.error)
+        fields = raw.fields
+        text_value = fields.get(text_column) if text_column else None
+        text = "" if _is_missing(text_value) else _as_text(text_value)
+        if not text:
+            raise RowError("text is empty")
 
-    elif posted_at is not None and posted_at > datetime.now(UTC) + timedelta(days=1):
-        warnings.append(
-            f"posted_at: {posted_at.date().isoformat()} is in the future; kept as given"
+        warnings: list[str] = []
+        date_value = fields.get(date_column) if date_column else None
+        posted_at = parse_datetime(date_value)
+        if posted_at is None and not _is_missing(date_value) and str(date_value).strip():
+            shown = str(date_value).strip()
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            warnings.append(f"posted_at: could not read date '{shown}'")
+
+        elif posted_at is not None and posted_at > datetime.now(UTC) + timedelta(days=1):
+            warnings.append(
+                f"posted_at: {posted_at.date().isoformat()} is in the future; kept as given"
+            )
+
+        values = {
+            name: _as_string(fields.get(column)) if column else ""
+            for name, column in others.items()
+        }
+        metadata = {
+            _clean_key(key): (
+                # Plain ASCII text without NUL (most values) is stored as it is.
+                value
+                if type(value) is str and value.isascii() and "\x00" not in value
+                else _metadata_value(value)
+            )
+            for key, value in fields.items()
+            if key not in mapped
+        }
+        url = web_url(values["url"])
+        if url is None:  # kept as an attribute, never as a link
+            given = values["url"]
+            metadata["url (not a web address)"] = given
+            shown = given if len(given) <= 60 else given[:57] + "..."
+            warnings.append(f"url: '{shown}' is not an http(s) address; kept as an attribute")
+            url = ""
+        external_id = fields.get(id_column) if id_column else None
+        return PostRecord(
+            row=raw.number,
+            text=text,
+            author=values["author"],
+            author_headline=values["author_headline"],
+            posted_at=posted_at,
+            url=url,
+            external_id=_as_id(external_id),
+            metadata=metadata,
+            word_count=count_words(text),
+            content_hash=content_hash(text),
+            warnings=warnings,
         )
 
-    mapped = set(mapping.values())
-    metadata = {
-        _clean_key(key): _metadata_value(value)
-        for key, value in fields.items()
-        if key not in mapped
-    }
-    url = web_url(_as_string(get("url")))
-    if url is None:  # kept as an attribute, never as a link
-        given = _as_string(get("url"))
-        metadata["url (not a web address)"] = given
-        shown = given if len(given) <= 60 else given[:57] + "..."
-        warnings.append(f"url: '{shown}' is not an http(s) address; kept as an attribute")
-        url = ""
-    return PostRecord(
-        row=raw.number,
-        text=text,
-        author=_as_string(get("author")),
-        author_headline=_as_string(get("author_headline")),
-        posted_at=posted_at,
-        url=url,
-        external_id=_as_id(get("external_id")),
-        metadata=metadata,
-        word_count=count_words(text),
-        content_hash=content_hash(text),
-        warnings=warnings,
-    )
+    return normalize

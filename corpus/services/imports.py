@@ -22,8 +22,8 @@ from ..importers import (
     PostRecord,
     RowError,
     detect_mapping,
-    normalize_row,
     open_rows,
+    row_normalizer,
     sniff_format,
 )
 from ..models import ImportBatch, JobStatus
@@ -318,6 +318,7 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
         fileobj, _resolve_format(batch, fileobj), encoding=batch.encoding or None
     )
     mapping = detect_mapping(columns, batch.mapping or None)
+    normalize_row = row_normalizer(mapping)
     counts = {"total": 0, "imported": 0, "duplicates": 0, "rejected": 0}
     errors: list[dict] = []
     warnings: list[dict] = []
@@ -338,7 +339,7 @@ def _import_file(batch: ImportBatch, fileobj, *, total: int) -> None:
             for raw in chunk:
                 counts["total"] += 1
                 try:
-                    record = normalize_row(raw, mapping)
+                    record = normalize_row(raw)
                 except RowError as exc:
                     if batch.strict:
                         raise ImportFileError(

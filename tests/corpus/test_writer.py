@@ -44,10 +44,10 @@ def test_copy_text_escapes_what_ends_a_field_or_row():
     payload = copy_text([record(1, "a\tb\\c\nd\re")]).decode()
     assert payload.endswith("\n") and payload.count("\n") == 1
     fields = payload[:-1].split("\t")
-    assert len(fields) == 11
+    assert len(fields) == 10  # the metadata go as one JSON array per chunk
     assert fields[6] == "a\\tb\\\\c\\nd\\re"
     assert fields[4] == "\\N"  # no date: NULL, not the text "None"
-    assert fields[10] == "\\N"  # too short for an LSH record
+    assert fields[9] == "\\N"  # too short for an LSH record
 
 
 @pytest.mark.django_db
@@ -101,6 +101,21 @@ def test_duplicates_by_hash_id_and_url_within_and_across_chunks(team):
     assert writer.write(second) == (1, 3)
     # The first of two rows with the same text is the one kept.
     assert sorted(Post.objects.values_list("text", flat=True)) == ["new", "one", "three", "two"]
+
+
+@pytest.mark.django_db
+def test_each_post_gets_its_own_rows_metadata_when_rows_are_skipped(team):
+    """The metadata travel as one JSON array per chunk, picked by row position."""
+    writer = make_writer(team)
+    writer.write([record(1, "kept before", metadata={"n": 0})])
+    rows = [
+        record(n, "kept before" if n % 3 == 0 else f"text {n}", metadata={"n": n, "s": f"r{n}"})
+        for n in range(1, 40)
+    ]
+    assert writer.write(rows) == (26, 13)
+    stored = dict(Post.objects.values_list("text", "metadata"))
+    assert stored.pop("kept before") == {"n": 0}
+    assert stored == {f"text {n}": {"n": n, "s": f"r{n}"} for n in range(1, 40) if n % 3}
 
 
 @pytest.mark.django_db(transaction=True)
