@@ -36,9 +36,21 @@ def ensure_database() -> None:
 
 
 def fresh_project(slug: str):
-    from coding_app.models import Project
+    """An empty project of that name. An earlier run's posts are deleted and the posts table
+    vacuumed (untimed): otherwise the import's own closing VACUUM would be timed cleaning up
+    after the deletion of 1,000,000 posts, which autovacuum does elsewhere (it is off on
+    this machine's PostgreSQL)."""
+    from django.db import connection
 
-    Project.objects.filter(slug=slug).delete()
+    from coding_app.models import Project
+    from corpus.models import Post
+    from corpus.services.imports import _posts_delete
+
+    for project in Project.objects.filter(slug=slug):
+        _posts_delete(Post.objects.filter(project=project))
+        project.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {Post._meta.db_table}")
     return Project.objects.create(slug=slug, name=slug)
 
 
@@ -77,6 +89,9 @@ def run_cli(path: Path, slug: str) -> dict:
     ]
     rows = summary["imported"] + summary["duplicates"] + summary["rejected"]
     return {"seconds": seconds, "rows": rows, "summary": summary, "peak_mb": peak_kb[-1] / 1024}
+
+
+ROUNDS_155K = 3
 
 
 def make_million(target: Path, total: int = 1_000_000) -> None:
@@ -210,12 +225,18 @@ def main() -> None:
     django.setup()
 
     results = []
-    fresh_project("bench-155k")
-    r = run_cli(TWEETS, "bench-155k")
-    results.append(("import_posts, 155k tweets (JSONL)", r))
+    # The 155k import three times (each into an emptied project), the best kept: a single
+    # run moved by up to a sixth from one to the next on this machine.
+    runs = []
+    for _ in range(ROUNDS_155K):
+        fresh_project("bench-155k")
+        runs.append(run_cli(TWEETS, "bench-155k"))
+    r = min(runs, key=lambda run: run["seconds"])
+    results.append((f"import_posts, 155k tweets (JSONL), best of {ROUNDS_155K}", r))
     print(
         f"155k: {r['summary']['imported']} imported, {r['summary']['duplicates']} duplicates, "
-        f"{r['summary']['rejected']} rejected",
+        f"{r['summary']['rejected']} rejected; runs "
+        + ", ".join(f"{run['seconds']:.1f} s ({run['peak_mb']:.0f} MB)" for run in runs),
         flush=True,
     )
     if args.million:
@@ -234,15 +255,15 @@ def main() -> None:
     copy_rate = bare_copy()
     shaped_rate = copy_into_posts_shape()
     print()
-    print(f"{'what':44} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    print(f"{'what':50} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
     for label, r in results:
         rate = r["rows"] / r["seconds"]
-        print(f"{label:44} {r['rows']:>9} {r['seconds']:>8.1f} {rate:>9.0f} {r['peak_mb']:>8.0f}")
+        print(f"{label:50} {r['rows']:>9} {r['seconds']:>8.1f} {rate:>9.0f} {r['peak_mb']:>8.0f}")
     print(
         f"{'naive ORM save() per row (' + str(args.rows) + ' rows)':44} {args.rows:>9} {'':>8} {naive:>9.0f}"
     )
-    print(f"{'bare COPY of the raw 155k rows':44} {'':>9} {'':>8} {copy_rate:>9.0f}")
-    print(f"{'COPY into a posts-shaped table (normalised)':44} {'':>9} {'':>8} {shaped_rate:>9.0f}")
+    print(f"{'bare COPY of the raw 155k rows':50} {'':>9} {'':>8} {copy_rate:>9.0f}")
+    print(f"{'COPY into a posts-shaped table (normalised)':50} {'':>9} {'':>8} {shaped_rate:>9.0f}")
     main_rate = results[0][1]["rows"] / results[0][1]["seconds"]
     print()
     print(
