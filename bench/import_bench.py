@@ -260,7 +260,7 @@ def main() -> None:
         rate = r["rows"] / r["seconds"]
         print(f"{label:50} {r['rows']:>9} {r['seconds']:>8.1f} {rate:>9.0f} {r['peak_mb']:>8.0f}")
     print(
-        f"{'naive ORM save() per row (' + str(args.rows) + ' rows)':44} {args.rows:>9} {'':>8} {naive:>9.0f}"
+        f"{'naive ORM save() per row (' + str(args.rows) + ' rows)':50} {args.rows:>9} {'':>8} {naive:>9.0f}"
     )
     print(f"{'bare COPY of the raw 155k rows':50} {'':>9} {'':>8} {copy_rate:>9.0f}")
     print(f"{'COPY into a posts-shaped table (normalised)':50} {'':>9} {'':>8} {shaped_rate:>9.0f}")
