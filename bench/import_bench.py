@@ -40,7 +40,7 @@ def fresh_project(slug: str):
     vacuumed (untimed): otherwise the import's own closing VACUUM would be timed cleaning up
     after the deletion of 1,000,000 posts, which autovacuum does elsewhere (it is off on
     this machine's PostgreSQL)."""
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
     from coding_app.models import Project
     from corpus.models import Post
@@ -51,6 +51,12 @@ def fresh_project(slug: str):
         project.delete()
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM {Post._meta.db_table}")
+            # and the pages the deletion dirtied written out now, not by a checkpoint in
+            # the middle of the timed import (needs a superuser or pg_checkpoint)
+            try:
+                cursor.execute("CHECKPOINT")
+            except DatabaseError:
+                pass
     return Project.objects.create(slug=slug, name=slug)
 
 
