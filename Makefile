@@ -40,7 +40,9 @@ run: install
 test: install-test services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run --settings=coding_app.settings.test
+	# Models against migrations; no database is needed (an empty in-memory one, so there is
+	# no history to check against a database that only the tests create).
+	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=coding_app.settings.test
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  CELERY_TASK_DEFAULT_QUEUE=grounded-test-$$$$ $(VENV)/bin/pytest
 	# The embedded default of `make run` (SQLite): the coding services' portable paths there.
