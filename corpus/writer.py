@@ -153,10 +153,6 @@ class PostWriter:
     def _stage_and_insert(self, payload: bytes, metadata: str) -> int:
         table = Post._meta.db_table
         with transaction.atomic(), connection.cursor() as cursor:
-            # The chunk's commit does not wait for its WAL to reach the disk. Nothing can be
-            # lost by it: the posts stay invisible until the batch is marked succeeded, and
-            # that commit waits as usual, which flushes every chunk's WAL written before it;
-            # after a crash before then, the batch is re-run from a clean start.
             # One round trip for the three (no parameters, so they can share it):
             #  - the chunk's commit does not wait for its WAL to reach the disk. Nothing can
             #    be lost by it: the posts stay invisible until the batch is marked succeeded,
