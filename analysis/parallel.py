@@ -28,9 +28,9 @@ from .text.tokenize import word_counts
 
 # Small enough that two or three workers share 100,000 posts evenly (5 chunks left one worker
 # counting 3 while the other counted 2: 0.6 of one worker's time at best; 10 chunks, 0.5).
-CHUNK_DOCS = 10_000
+CHUNK_DOCS = settings.GROUNDED_CHUNK_DOCS  # 10,000 unless the environment says otherwise
 # Below this many documents a job counts alone (the hand-off costs more than it saves).
-PARALLEL_MIN_DOCS = 40_000
+PARALLEL_MIN_DOCS = settings.GROUNDED_PARALLEL_MIN_DOCS  # 40,000
 WAIT_SECONDS = 0.01
 
 

@@ -81,21 +81,16 @@ def shared_data():
 # ----------------------------------------------------------------------------- Celery worker
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the real broker (Redis), reading the test database."""
-    from django.conf import settings
+def start_celery_worker(queue: str, log: Path, extra_env: dict | None = None):
+    """A real Celery worker process (solo pool) on the real broker, consuming `queue` and
+    reading the test database; returns once it is ready."""
     from django.db import connection
 
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis://"):
         pytest.fail("integration tests need CELERY_BROKER_URL=redis://... (make test sets it)")
-    # The queue name is fixed when the process starts (Celery caches its routes), so the
-    # Makefile gives each run its own; the worker consumes only that queue.
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
     db = connection.settings_dict
     database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = os.environ | {
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker,
@@ -119,10 +114,10 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
                 "--without-mingle",
                 "--without-gossip",
                 "-n",
-                f"{queue}@%h",
+                f"{log.stem}-{queue}@%h",
             ],
             cwd=ROOT,
-            env=env,
+            env=env | (extra_env or {}),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -132,12 +127,29 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             proc.kill()
             pytest.fail(f"Celery worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    yield {"process": proc, "log": log, "queue": queue}
+    return proc
+
+
+def stop_celery_worker(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the real broker (Redis), reading the test database."""
+    from django.conf import settings
+
+    # The queue name is fixed when the process starts (Celery caches its routes), so the
+    # Makefile gives each run its own; the worker consumes only that queue.
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_celery_worker(queue, log)
+    yield {"process": proc, "log": log, "queue": queue}
+    stop_celery_worker(proc)
 
 
 @pytest.fixture

@@ -219,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A job whose heartbeat is older than this is taken to belong to a dead worker.
 GROUNDED_JOB_STALE_SECONDS = int(os.environ.get("GROUNDED_JOB_STALE_SECONDS", "120"))
+# A frequency query over at least this many documents is counted in chunks of the second by
+# every free worker (analysis/parallel.py).
+GROUNDED_PARALLEL_MIN_DOCS = int(os.environ.get("GROUNDED_PARALLEL_MIN_DOCS", "40000"))
+GROUNDED_CHUNK_DOCS = int(os.environ.get("GROUNDED_CHUNK_DOCS", "10000"))
 
 LOGGING = {
     "version": 1,
