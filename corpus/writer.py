@@ -152,18 +152,21 @@ class PostWriter:
 
     def _stage_and_insert(self, payload: bytes, metadata: str) -> int:
         table = Post._meta.db_table
+        # A chunk that is a transaction of its own (the background writer's) commits without
+        # waiting for its WAL to reach the disk. Nothing can be lost by it: the posts stay
+        # invisible until the batch is marked succeeded, and that commit waits as usual,
+        # which flushes every chunk's WAL written before it; after a crash before then, the
+        # batch is re-run from a clean start. Inside an enclosing transaction the setting
+        # would last until that one ends, so it is left alone there.
+        own_transaction = not connection.in_atomic_block
         with transaction.atomic(), connection.cursor() as cursor:
-            # One round trip for the three (no parameters, so they can share it):
-            #  - the chunk's commit does not wait for its WAL to reach the disk. Nothing can
-            #    be lost by it: the posts stay invisible until the batch is marked succeeded,
-            #    and that commit waits as usual, which flushes every chunk's WAL written
-            #    before it; after a crash before then, the batch is re-run from a clean start;
-            #  - the staging table is temporary, so private to this connection, and emptied
-            #    when the chunk commits;
-            #  - inside an enclosing transaction the last chunk's rows are still there.
+            # One round trip for the set-up (no parameters, so the statements can share it).
+            # The staging table is temporary, so private to this connection, and emptied
+            # when the chunk commits; inside an enclosing transaction the last chunk's rows
+            # are still there, hence the DELETE.
             cursor.execute(
-                "SET LOCAL synchronous_commit TO OFF; "
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (ord integer, "
+                ("SET LOCAL synchronous_commit TO OFF; " if own_transaction else "")
+                + f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (ord integer, "
                 "external_id text, author text, author_headline text, posted_at timestamptz, "
                 "url text, text text, word_count integer, content_hash text, lsh bytea) "
                 "ON COMMIT DELETE ROWS; "

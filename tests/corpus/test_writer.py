@@ -104,6 +104,17 @@ def test_duplicates_by_hash_id_and_url_within_and_across_chunks(team):
 
 
 @pytest.mark.django_db
+def test_inside_a_transaction_the_writer_leaves_its_commit_setting_alone(team):
+    """A chunk that is its own transaction commits without waiting for the WAL flush; inside
+    an enclosing transaction (this test's) that setting would outlive the chunk."""
+    assert connection.in_atomic_block
+    assert make_writer(team).write([record(1, "one")]) == (1, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db
 def test_each_post_gets_its_own_rows_metadata_when_rows_are_skipped(team):
     """The metadata travel as one JSON array per chunk, picked by row position."""
     writer = make_writer(team)
