@@ -307,9 +307,7 @@ def analysis_chunks_help(*, job_id: int) -> int:
     from .tasks import analysis_chunks_task
 
     rows, _total = _documents(job, count=False)
-    return parallel.chunks_help(
-        job_id, rows, enqueue=lambda job_id: analysis_chunks_task.delay(job_id)
-    )
+    return parallel.chunks_help(job_id, rows, enqueue=analysis_chunks_task.delay)
 
 
 def analysis_run(*, job_id: int) -> AnalysisJob | None:
@@ -383,7 +381,7 @@ def _run(job: AnalysisJob) -> dict:
                     job,
                     rows,
                     total,
-                    enqueue=lambda job_id: analysis_chunks_task.delay(job_id),
+                    enqueue=analysis_chunks_task.delay,
                     cancelled=_cancel,
                 )
                 rows = rows.none()

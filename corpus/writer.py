@@ -41,6 +41,9 @@ COPY_COLUMNS = (
 # The per-row columns, as staged; project, batch and time are the same for a whole chunk,
 # and the metadata come as one JSON array per chunk (see metadata_json).
 _STAGED = tuple(c for c in COPY_COLUMNS[2:12] if c != "metadata")
+# What the INSERT selects for the same columns: row i's metadata is element i of the chunk's
+# JSON array (a parameter, parsed once).
+_SELECTED = ", ".join("(%s::jsonb -> ord)" if c == "metadata" else c for c in COPY_COLUMNS[2:12])
 _STAGE = "grounded_import_rows"
 
 
@@ -98,7 +101,8 @@ def _lsh_records(records: list[PostRecord]) -> list[bytes | None]:
 
 
 class Prepared:
-    """A chunk ready to write: its row count and either COPY text or the records."""
+    """A chunk ready to write: its row count and either COPY text with its metadata as one
+    JSON array, or the records."""
 
     __slots__ = ("rows", "payload", "metadata", "records")
 
@@ -178,11 +182,9 @@ class PostWriter:
                 copy.write(payload)
             # No conflict target: a row that collides with any unique index (content hash,
             # external id, URL), including an earlier row of this chunk, is skipped.
-            # Row i's metadata is element i of the chunk's JSON array (parsed once).
-            selected = ("(%s::jsonb -> ord)" if c == "metadata" else c for c in COPY_COLUMNS[2:12])
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(COPY_COLUMNS)}) "
-                f"SELECT %s, %s, {', '.join(selected)}, %s FROM {_STAGE} ORDER BY ord "
+                f"SELECT %s, %s, {_SELECTED}, %s FROM {_STAGE} ORDER BY ord "
                 "ON CONFLICT DO NOTHING",
                 [self.project_id, self.batch_id, metadata, timezone.now()],
             )

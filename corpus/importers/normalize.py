@@ -161,12 +161,7 @@ def row_normalizer(mapping: dict[str, str]) -> Callable[[RawRow], PostRecord]:
             for name, column in others.items()
         }
         metadata = {
-            _clean_key(key): (
-                # Plain ASCII text without NUL (most values) is stored as it is.
-                value
-                if type(value) is str and value.isascii() and "\x00" not in value
-                else _metadata_value(value)
-            )
+            _clean_key(key): _metadata_value(value)
             for key, value in fields.items()
             if key not in mapped
         }

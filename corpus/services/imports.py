@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
@@ -287,8 +287,6 @@ class _NotSetBased(Exception):
 
 
 def _cascade_delete(model, rows, path: tuple = ()) -> None:
-    from django.db import models
-
     if model in path:  # a cycle of cascades (a tree of rows): the collector's job
         raise _NotSetBased
     for relation in model._meta.get_fields(include_hidden=True):
