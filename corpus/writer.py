@@ -11,7 +11,6 @@ both insert the same post). Elsewhere (SQLite) duplicates are looked up per chun
 rest go in with bulk_create.
 """
 
-import json
 import queue
 import sys
 import threading
@@ -19,7 +18,7 @@ import threading
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from .importers import PostRecord
+from .importers import PostRecord, fastjson
 from .models import Post
 from .near_duplicates import MIN_WORDS, lsh_records
 
@@ -85,7 +84,7 @@ def metadata_json(records: list[PostRecord]) -> str:
     """The chunk's metadata as one JSON array, row i at index i: one encoder call for the
     chunk instead of one a row (0.12 s against 0.40 s for 155k rows), and nothing to escape
     for COPY."""
-    return json.dumps([r.metadata for r in records], ensure_ascii=False)
+    return fastjson.dumps([r.metadata for r in records])
 
 
 def _lsh_records(records: list[PostRecord]) -> list[bytes | None]:

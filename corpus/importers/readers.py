@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import PurePath
 from typing import BinaryIO
 
-from . import linkedin
+from . import fastjson, linkedin
 from .base import ImportFileError, RawRow
 from .content import check_content, describe_content, is_zip, zip_looks_like_workbook
 from .spreadsheet import open_xlsx
@@ -459,7 +459,7 @@ def _parse_line(line: str, number: int, encoding: str) -> RawRow:
     if _UNDECODABLE.search(line):
         return RawRow(number, {}, error=f"line {number}: " + _undecodable_message(encoding))
     try:
-        value = json.loads(line)
+        value = fastjson.loads(line)
     except ValueError as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         return RawRow(number, {}, error=f"line {number} is not valid JSON ({reason})")
@@ -511,7 +511,7 @@ def _open_json(head: bytes, fileobj: BinaryIO, encoding: str) -> tuple[list[str]
             "Save it as UTF-8, or choose its encoding."
         ) from None
     try:
-        data = json.loads(text)
+        data = fastjson.loads(text)
     except json.JSONDecodeError as exc:
         hint = (
             " It looks like JSON Lines (one object per line): choose the jsonl format."
