@@ -5,7 +5,7 @@ Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/grounded_bench .venv/bin/p
 On the 155k tweets and on 100,000 LinkedIn-length posts (the 1,600 real LinkedIn posts
 repeated), in one process: a cold frequency query (tokenise every text) by Grounded and by
 CountVectorizer configured with Grounded's tokeniser, checking that both give the same counts
-(each timed three times in turn, the best time of each compared);
+(each timed five times in turn, the best time of each compared);
 then, on the 100,000 posts imported into PostgreSQL, the query as a background job runs it
 (cold), the same scope again with a new minimum length (counts kept per corpus version), and a
 word tree for a frequent root. Every figure is printed; nothing is asserted.
@@ -35,7 +35,7 @@ def timed(fn):
     return value, time.perf_counter() - started
 
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 def compare(label: str, texts: list[str]) -> None:

@@ -237,6 +237,18 @@ def test_word_frequency_top_none_keeps_every_word():
     assert len(word_frequency(TEXTS, top=None, min_length=1).words) == 13
 
 
+@pytest.mark.parametrize("top", [None, 4])
+def test_word_frequency_exact_rows_are_word_counts_with_exact_percentages(top):
+    result = word_frequency(TEXTS, top=top, min_length=1)
+    counts = Counter(w for text in TEXTS for w in words(text))
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))[:top]
+    # Built the plain way: the same type, values and float bits (n / total * 100).
+    expected = [WordCount(w, counts[w], counts[w] / result.total_words * 100, [w]) for w in ranked]
+    assert result.words == expected
+    assert all(type(row) is WordCount for row in result.words)
+    assert [row.percent.hex() for row in result.words] == [row.percent.hex() for row in expected]
+
+
 @pytest.mark.parametrize(
     "grouping", ["exact", "stem", {"micro-credential": ["micro credential", "microcredential"]}]
 )
