@@ -64,6 +64,14 @@ def test_shingles_are_word_5_grams_for_texts_of_five_words_or_more():
     assert shingles(["a", "b", "c", "d", "e", "f"]) == {"a b c d e", "b c d e f"}
 
 
+@pytest.mark.parametrize("length", [5, 6, 7, 12, 40])
+def test_shingles_are_every_run_of_five_words(length):
+    rng = random.Random(length)
+    text_words = [rng.choice("abcdefgh") for _ in range(length)]
+    runs = {" ".join(text_words[i : i + 5]) for i in range(length - 4)}
+    assert shingles(text_words) == runs
+
+
 def test_shingles_are_distinct_words_for_texts_under_five_words():
     assert shingles(["great", "post", "great"]) == {"great", "post"}
     assert shingles([]) == set()
