@@ -223,8 +223,9 @@ def word_counts(texts: Iterable[str], options: TokenizeOptions = DEFAULT) -> Cou
     remaining = iter(texts)
     while batch := list(islice(remaining, _BATCH_TEXTS)):
         raw.update("\n".join(batch).split())
-    # ASCII pieces (nine in ten, even in tweets) are prepared apart: NFKC leaves them as
-    # they are, so only the others are normalised (0.15 s -> 0.07 s for the tweets).
+    # ASCII pieces (88% of the tweets' distinct pieces) are prepared apart: NFKC leaves
+    # them as they are, so only the others are normalised (word counts of the 155k tweets,
+    # best of six: 0.79 s -> 0.76 s).
     pieces, times = list(raw), list(raw.values())
     plain = list(map(str.isascii, pieces))
     other = list(map(not_, plain))
