@@ -288,7 +288,8 @@ def sampling(request, slug):
         except ValidationError as exc:
             errors = exc.message_dict
         else:
-            messages.success(request, sample.description)
+            # The methods sentence itself heads the sample's page; no need to say it twice.
+            messages.success(request, f"Sample “{sample.name}” recorded with its whole recipe.")
             return redirect("sample-page", slug=slug, pk=sample.pk)
     pool = services.pool_list(project=project, criteria=criteria)
     page = Paginator(pool.select_related("mark"), 50).get_page(request.GET.get("page"))

@@ -78,6 +78,7 @@ def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, te
     page.fill("#sample-form input[name=k]", "3")
     page.fill("#sample-form input[name=start]", "2")
     page.click("#sample-form button[type=submit]")
+    assert "Sample “Study sample” recorded" in page.locator(".messages").inner_text()
     sentence = page.locator("#methods-sentence").inner_text()
     assert sentence.startswith("45 posts met the criteria (at least 100 words)")
     assert "15 posts" in sentence
