@@ -38,7 +38,7 @@ WAIT_SECONDS = 0.01
 OPEN_END = 2**63 - 1
 
 
-def chunks_plan(job: AnalysisJob, rows, total: int | None = None) -> list[AnalysisChunk]:
+def chunks_plan(job: AnalysisJob, rows, total: int) -> list[AnalysisChunk]:
     """Cut the job's documents (an id-ordered values_list of `total` rows) into chunks of
     CHUNK_DOCS; replaces old ones.
 
@@ -48,8 +48,6 @@ def chunks_plan(job: AnalysisJob, rows, total: int | None = None) -> list[Analys
     for it made the database keep every row until the last).
     """
     AnalysisChunk.objects.filter(job=job).delete()
-    if total is None:
-        total = rows.count()
     try:
         sql, params = rows.order_by().values_list("id", flat=True).query.sql_with_params()
     except EmptyResultSet:  # a scope Django knows to be empty (an empty list of ids)
@@ -127,9 +125,12 @@ def chunks_help(job_id: int, rows, *, enqueue=None) -> int:
         chunk = chunk_claim(job_id)
         if chunk is None:
             break
-        if not counted and enqueue is not None:
-            if AnalysisChunk.objects.filter(job_id=job_id, status=JobStatus.QUEUED).exists():
-                enqueue(job_id)
+        if (
+            not counted
+            and enqueue is not None
+            and AnalysisChunk.objects.filter(job_id=job_id, status=JobStatus.QUEUED).exists()
+        ):
+            enqueue(job_id)
         chunk_count(chunk, rows)
         counted += 1
     return counted

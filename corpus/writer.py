@@ -82,8 +82,8 @@ def copy_text(records: list[PostRecord]) -> bytes:
 
 def metadata_json(records: list[PostRecord]) -> str:
     """The chunk's metadata as one JSON array, row i at index i: one encoder call for the
-    chunk instead of one a row (0.12 s against 0.40 s for 155k rows), and nothing to escape
-    for COPY."""
+    chunk instead of one a row, and nothing to escape for COPY. For the 155k tweets: 0.37 s
+    with json.dumps a row, 0.08 s with json.dumps a chunk, 0.016 s through orjson."""
     return fastjson.dumps([r.metadata for r in records])
 
 
@@ -249,7 +249,7 @@ class BackgroundWriter:
     _DONE = object()
     # While the writer runs, the parsing thread hands the GIL over within this long when the
     # writer asks for it (Python's default is 5 ms). The writer needs the GIL for a moment
-    # between each of its round trips (6 a chunk), and PostgreSQL sat idle for up to 5 ms
+    # between each of its round trips (several a chunk), and PostgreSQL sat idle for up to 5 ms
     # each time: the two threads kept 1.2 of the 2 cores busy, and 155k tweets took 7.2 s
     # to write instead of 5.6 s. The writer waits on the socket, not on the GIL, the rest of
     # the time, so the parsing thread is rarely interrupted.

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,15 +153,24 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     stop_celery_worker(proc)
 
 
-@pytest.fixture
-def celery_worker(celery_worker_process):
-    """Send this test's tasks to the real worker instead of running them inline."""
+@contextmanager
+def tasks_to_workers():
+    """Within it, tasks go through the broker to real workers instead of running inline."""
     from coding_app.celery import app
 
     # With the CELERY_ settings namespace, Celery reads the prefixed key.
     app.conf.CELERY_TASK_ALWAYS_EAGER = False
-    yield celery_worker_process
-    app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    try:
+        yield
+    finally:
+        app.conf.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process):
+    """Send this test's tasks to the real worker instead of running them inline."""
+    with tasks_to_workers():
+        yield celery_worker_process
 
 
 # ----------------------------------------------------------------------------- Chromium

@@ -92,7 +92,7 @@ def test_a_chunk_whose_helper_died_is_taken_back(team, small_chunks):
 
 def test_helpers_stop_when_the_job_is_no_longer_running(team, small_chunks):
     job, rows = job_over_texts(team, JobStatus.CANCELLED)
-    parallel.chunks_plan(job, rows)
+    parallel.chunks_plan(job, rows, rows.count())
     assert parallel.chunks_help(job.pk, rows) == 0
     assert services.analysis_chunks_help(job_id=job.pk) == 0
 
@@ -129,7 +129,7 @@ def test_the_job_sends_one_helper_and_a_helper_with_nothing_left_sends_none(team
     assert parallel.chunks_help(job.pk, rows, enqueue=sent.append) == 0
     assert sent == [job.pk]
     # The last chunk: a helper that takes it while no other waits sends no one.
-    last = parallel.chunks_plan(job, rows)[-1]
+    last = parallel.chunks_plan(job, rows, rows.count())[-1]
     AnalysisChunk.objects.filter(job=job).exclude(pk=last.pk).update(status=JobStatus.SUCCEEDED)
     assert parallel.chunks_help(job.pk, rows, enqueue=sent.append) == 1
     assert sent == [job.pk]
@@ -154,7 +154,7 @@ def test_chunks_plan_cuts_the_scope_in_id_order(team, small_chunks, documents):
     rows = team.project.posts.order_by("id").values_list("id", "text")
     ids = list(rows.values_list("id", flat=True))[:documents]
     rows = rows.filter(id__in=ids) if documents else rows.none()
-    chunks = parallel.chunks_plan(job, rows)
+    chunks = parallel.chunks_plan(job, rows, len(ids))
     starts = ids[::4]
     assert [c.first_id for c in chunks] == starts
     # Each chunk ends where the next starts; the last is open (posts that became visible
