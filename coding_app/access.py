@@ -4,6 +4,7 @@ Page views, API views and selectors all call these functions. A user who is not 
 of a project gets 404 for anything in it, so a project's existence is not leaked.
 """
 
+from django.conf import settings
 from django.http import Http404
 
 from .models import ROLE_RANK, Membership, Project, Role
@@ -111,3 +112,10 @@ def codable_post_ids(membership: Membership) -> set[int] | None:
 
 def may_create_codes(membership: Membership) -> bool:
     return has_role(membership, Role.SUPERVISOR) or membership.project.coders_create_codes
+
+
+def may_create_projects(user) -> bool:
+    """Whether the user may start a project (GROUNDED_PROJECT_CREATORS: everyone or staff)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return settings.GROUNDED_PROJECT_CREATORS == "everyone" or user.is_staff

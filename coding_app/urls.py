@@ -15,6 +15,7 @@ from .auth_views import ThrottledLoginView
 
 urlpatterns = [
     path("", views.project_list, name="projects-page"),
+    path("new/", views.project_create, name="project-create"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

@@ -3,20 +3,25 @@
 import csv
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from corpus import selectors as corpus_selectors
 
 from . import selectors, services
 from .access import (
+    AccessDenied,
     has_role,
     may_create_codes,
+    may_create_projects,
     project_access_by_slug,
     sees_all_codings,
 )
@@ -61,13 +66,48 @@ def healthz(request):
 
 @login_required
 def project_list(request):
+    return _project_list(request)
+
+
+def _project_list(request, *, form: dict | None = None, errors: dict | None = None, status=200):
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("project")
         .order_by("project__name")
     )
-    context = {"memberships": memberships, "max_upload_mb": settings.GROUNDED_MAX_UPLOAD_MB}
-    return render(request, "coding_app/project_list.html", context)
+    context = {
+        "memberships": memberships,
+        "max_upload_mb": settings.GROUNDED_MAX_UPLOAD_MB,
+        "may_create": may_create_projects(request.user),
+        "form": form or {},
+        "errors": errors or {},
+    }
+    return render(request, "coding_app/project_list.html", context, status=status)
+
+
+@login_required
+@require_POST
+def project_create(request):
+    """Start a project from the projects page; its creator is its first admin."""
+    if not may_create_projects(request.user):
+        raise AccessDenied("Starting a project needs a staff account on this server.")
+    form = {
+        "name": request.POST.get("name", ""),
+        "slug": request.POST.get("slug", ""),
+        "description": request.POST.get("description", ""),
+        "blind_coding": request.POST.get("blind_coding") == "on",
+    }
+    try:
+        project = services.project_create(admin=request.user, **form)
+    except ValidationError as exc:
+        errors = {field: " ".join(texts) for field, texts in exc.message_dict.items()}
+        return _project_list(request, form=form, errors=errors, status=400)
+    messages.success(
+        request,
+        f"Project “{project.name}” started, with you as its admin. Next: import posts, "
+        "then add your team on the Members page.",
+    )
+    return redirect("imports-page", slug=project.slug)
 
 
 def project_context(membership) -> dict:

@@ -35,6 +35,20 @@ class ProjectSerializer(serializers.ModelSerializer):
         return roles.get(project.pk)
 
 
+class ProjectCreateSerializer(ProjectSerializer):
+    """A new project: its name, and optionally its address (slug), description and blind
+    mode. The address is made from the name when none is given."""
+
+    slug = serializers.CharField(required=False, allow_blank=True, max_length=80)
+
+    class Meta(ProjectSerializer.Meta):
+        read_only_fields = ["id", "created_at", "role", "coders_create_codes"]
+        extra_kwargs = {"description": {"required": False}, "blind_coding": {"required": False}}
+
+    def get_role(self, project) -> str | None:
+        return "admin"
+
+
 class PostSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     # As imported: a link, or empty (not always a valid URI, so not declared as one).

@@ -16,6 +16,7 @@ from coding_app.access import (
     AccessDenied,
     may_code,
     may_create_codes,
+    may_create_projects,
     project_access,
     project_access_by_slug,
     sees_all_codings,
@@ -42,6 +43,7 @@ from .serializers import (
     ImportBatchSerializer,
     MemoSerializer,
     PostSerializer,
+    ProjectCreateSerializer,
     ProjectSerializer,
     coding_data,
 )
@@ -55,6 +57,7 @@ def _project_filter(request, queryset, field="project__slug"):
 
 
 class ProjectViewSet(
+    mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -62,8 +65,9 @@ class ProjectViewSet(
 ):
     """Projects you are a member of.
 
-    Admins change the name and description; supervisors and admins switch blind mode and
-    whether coders may add codes.
+    Any signed-in user starts a project (staff only when GROUNDED_PROJECT_CREATORS is
+    "staff") and becomes its admin. Admins change the name and description; supervisors and
+    admins switch blind mode and whether coders may add codes.
     """
 
     serializer_class = ProjectSerializer
@@ -86,6 +90,21 @@ class ProjectViewSet(
 
     def project_of(self, obj):
         return obj
+
+    def get_serializer_class(self):
+        return ProjectCreateSerializer if self.action == "create" else ProjectSerializer
+
+    def perform_create(self, serializer):
+        if not may_create_projects(self.request.user):
+            raise AccessDenied("Starting a project needs a staff account on this server.")
+        data = serializer.validated_data
+        serializer.instance = services.project_create(
+            admin=self.request.user,
+            name=data["name"],
+            slug=data.get("slug") or None,
+            description=data.get("description", ""),
+            blind_coding=data.get("blind_coding", False),
+        )
 
     def perform_update(self, serializer):
         membership = project_access(self.request.user, serializer.instance)

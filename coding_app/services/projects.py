@@ -1,7 +1,10 @@
 """Project writes: creating a project, memberships, and the project's settings by role."""
 
+import re
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
 
 from ..access import AccessDenied, has_role
 from ..models import Change, Membership, Project, Role
@@ -16,11 +19,63 @@ SETTING_ROLES = {
 }
 
 
-@transaction.atomic
-def project_create(*, slug: str, name: str, description: str = "", admin) -> Project:
-    project = Project.objects.create(slug=slug, name=name, description=description)
-    Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
+def project_create(
+    *,
+    name: str,
+    admin,
+    slug: str | None = None,
+    description: str = "",
+    blind_coding: bool = False,
+) -> Project:
+    """A new project with `admin` as its first admin.
+
+    The slug (the project's address, /p/<slug>/) is the one given, checked, or else made
+    from the name (letters, digits and hyphens; "-2", "-3" ... added while it is taken).
+    Problems are a ValidationError naming the field.
+    """
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = "Give the project a name."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"A project name has at most {NAME_MAX} characters."
+    slug = (slug or "").strip()
+    if slug and (len(slug) > SLUG_MAX or not SLUG_RE.fullmatch(slug)):
+        errors["slug"] = (
+            f"An address has at most {SLUG_MAX} letters, digits, hyphens or underscores "
+            "(no spaces or accents)."
+        )
+    elif slug and Project.objects.filter(slug=slug).exists():
+        errors["slug"] = f"The address “{slug}” is taken: choose another, or leave it empty."
+    if errors:
+        raise ValidationError(errors)
+    slug = slug or _free_slug(name)
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(
+                slug=slug, name=name, description=description.strip(), blind_coding=blind_coding
+            )
+            Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
+    except IntegrityError as exc:  # the same address taken a moment ago
+        raise ValidationError({"slug": f"The address “{slug}” is taken: try again."}) from exc
     return project
+
+
+NAME_MAX = Project._meta.get_field("name").max_length
+SLUG_MAX = Project._meta.get_field("slug").max_length
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def _free_slug(name: str) -> str:
+    """An address made from the name that no project has yet."""
+    base = slugify(name)[: SLUG_MAX - 6].strip("-") or "project"
+    taken = set(Project.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 def _check_admin_left(project: Project, leaving_user_id: int) -> None:

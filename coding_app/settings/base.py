@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("GROUNDED_VAR_DIR", BASE_DIR / "var"))
@@ -141,6 +142,15 @@ MEDIA_URL = "media/"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects-page"
 LOGOUT_REDIRECT_URL = "login"
+
+# Who may start a project from the projects page or the API (and become its admin):
+# "everyone" signed in, or "staff" only. Restoring a backup is always staff only.
+GROUNDED_PROJECT_CREATORS = os.environ.get("GROUNDED_PROJECT_CREATORS", "everyone")
+if GROUNDED_PROJECT_CREATORS not in ("everyone", "staff"):
+    raise ImproperlyConfigured(
+        "GROUNDED_PROJECT_CREATORS must be 'everyone' or 'staff', "
+        f"not {GROUNDED_PROJECT_CREATORS!r}."
+    )
 
 # Uploads: imports may be large; the limit is checked before a file is stored.
 GROUNDED_MAX_UPLOAD_MB = int(os.environ.get("GROUNDED_MAX_UPLOAD_MB", "200"))

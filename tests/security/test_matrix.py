@@ -80,6 +80,14 @@ R = Rule
 RULES = [
     # ------------------------------------------------------------------ pages outside projects
     R("projects-page", "get", lambda o, s: "/", "authenticated", (200,)),
+    R(
+        "project-create",
+        "post",
+        lambda o, s: "/new/",
+        "authenticated",
+        (302,),
+        body=lambda o, s: {"name": "A new study"},
+    ),
     R("login", "get", lambda o, s: "/login/", "public", (200,)),
     R("logout", "post", lambda o, s: "/logout/", "public", (302,)),
     R("healthz", "get", lambda o, s: "/healthz", "public", (200,)),
@@ -239,6 +247,14 @@ RULES = [
         "list",
         (200,),
         mine=lambda o: {o.project.pk},
+    ),
+    R(
+        "project-list",
+        "post",
+        lambda o, s: "/api/projects/",
+        "authenticated",
+        (201,),
+        body=lambda o, s: {"name": "A new study"},
     ),
     R("project-detail", "get", lambda o, s: f"/api/projects/{s}/", "coder", (200,)),
     R(
