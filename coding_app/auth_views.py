@@ -19,12 +19,14 @@ import math
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -143,3 +145,40 @@ class ThrottledLoginView(LoginView):
             return super().form_invalid(form)
         context = self.get_context_data(form=form, throttled=form.non_field_errors()[0])
         return self.render_to_response(context, status=429)
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, where a wrong current password counts as a failed login:
+    a session left open cannot be used to guess the password past the login limits."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        if wait := login_wait_seconds(self.request, username):
+            raise ValidationError(throttled_message(wait), code="throttled")
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            login_failed(self.request, username)
+            raise
+
+
+class AccountPasswordView(PasswordChangeView):
+    """Change your own password (login required); other sessions of the account end."""
+
+    form_class = ThrottledPasswordChangeForm
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("projects-page")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(
+            self.request, "Your password is changed; your other sessions are logged out."
+        )
+        return response

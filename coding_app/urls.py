@@ -11,12 +11,13 @@ from corpus import exchange_views
 from corpus import views as corpus_views
 
 from . import codebook_views, export_views, views
-from .auth_views import ThrottledLoginView
+from .auth_views import AccountPasswordView, ThrottledLoginView
 
 urlpatterns = [
     path("", views.project_list, name="projects-page"),
     path("new/", views.project_create, name="project-create"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("account/password/", AccountPasswordView.as_view(), name="password-change"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("restore/", export_views.project_restore_upload, name="project-restore"),

@@ -88,6 +88,15 @@ RULES = [
         (302,),
         body=lambda o, s: {"name": "A new study"},
     ),
+    R("password-change", "get", lambda o, s: "/account/password/", "authenticated", (200,)),
+    R(
+        "password-change",
+        "post",
+        lambda o, s: "/account/password/",
+        "authenticated",
+        (200,),  # the form again: the current password given is wrong
+        body=lambda o, s: {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+    ),
     R("login", "get", lambda o, s: "/login/", "public", (200,)),
     R("logout", "post", lambda o, s: "/logout/", "public", (302,)),
     R("healthz", "get", lambda o, s: "/healthz", "public", (200,)),

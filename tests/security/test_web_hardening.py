@@ -233,6 +233,65 @@ def test_password_validators_are_enforced_when_an_admin_adds_a_user(team):
     assert get_user_model().objects.filter(username="newbie").exists()
 
 
+def _change_password(client, old, new, again=None):
+    data = {"old_password": old, "new_password1": new, "new_password2": again or new}
+    return client.post("/account/password/", data)
+
+
+def test_a_member_changes_their_password_and_their_other_sessions_end(team):
+    here, elsewhere = Client(), Client()
+    assert _login(here, "cora", PASSWORD).status_code == 302
+    assert _login(elsewhere, "cora", PASSWORD).status_code == 302
+    page = here.get("/account/password/")
+    assert page.status_code == 200 and "Change your password" in page.content.decode()
+    assert 'href="/account/password/"' in here.get("/").content.decode()  # from the top bar
+
+    strong = "lichen-harbour-47-quietly"
+    done = _change_password(here, PASSWORD, strong)
+    assert done.status_code == 302 and done["Location"] == "/"
+    assert "Your password is changed" in here.get("/").content.decode()
+    assert _logged_in(here)  # this session goes on
+    assert elsewhere.get("/")["Location"].startswith("/login/")  # the other one is over
+    assert _login(Client(), "cora", strong).status_code == 302
+    assert _login(Client(), "cora", PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "old, new, again, message",
+    [
+        ("wrong", "lichen-harbour-47-quietly", None, "Your old password was entered incorrectly"),
+        (PASSWORD, "1234", None, "This password is too short"),
+        (PASSWORD, "lichen-harbour-47-quietly", "lichen-harbour-48", "didn’t match"),
+    ],
+)
+def test_a_refused_password_change_says_why_and_changes_nothing(team, old, new, again, message):
+    client = Client()
+    client.force_login(team.coder)
+    response = _change_password(client, old, new, again)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    team.coder.refresh_from_db()
+    assert team.coder.check_password(PASSWORD)
+
+
+def test_guessing_the_current_password_counts_as_failed_logins(team, throttle_cache):
+    client = Client()
+    client.force_login(team.coder)
+    strong = "lichen-harbour-47-quietly"
+    for _ in range(5):
+        _change_password(client, "guess", strong)
+    locked = _change_password(client, PASSWORD, strong)  # the right one, too late
+    assert "Too many failed logins" in locked.content.decode()
+    team.coder.refresh_from_db()
+    assert team.coder.check_password(PASSWORD)
+    assert _login(Client(REMOTE_ADDR="10.0.0.9"), "cora", PASSWORD).status_code == 429
+
+
+def test_anonymous_is_sent_to_the_login_page_for_the_password_form():
+    response = Client().get("/account/password/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
 # ----------------------------------------------------------------------- headers and settings
 
 
