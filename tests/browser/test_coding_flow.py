@@ -4,6 +4,7 @@ import re
 import unicodedata
 
 import pytest
+from playwright.sync_api import expect
 
 from coding_app import services
 from coding_app.models import Coding
@@ -164,6 +165,14 @@ def test_admin_imports_csv_in_browser_and_sees_progress_then_counts(
     # The column mapping page previews the first rows with the detected columns chosen.
     assert page.locator("select[name=map_text]").input_value() == "text"
     assert "learners want skills" in page.locator("table.preview").inner_text()
+    # The preview's header names the field each column is chosen for, as the choice changes.
+    expect(page.locator("table.preview th[data-column=text] .as")).to_have_text("→ Post text")
+    author = page.locator("table.preview th[data-column=author] .as")
+    page.select_option("select[name=map_author]", "author")
+    expect(author).to_have_text("→ Author")
+    page.select_option("select[name=map_author]", "")
+    expect(author).to_have_text("")
+    expect(page.locator("table.preview td.mapped")).to_have_count(2 * 8)  # text and id, 8 rows
     page.click("#mapping-form button.primary")
     row = page.locator("tr[data-batch]").first
     row.wait_for()
