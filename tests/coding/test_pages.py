@@ -44,6 +44,16 @@ def test_project_page_paginates_and_searches_posts(client, team):
     assert "3 of 30 posts match." in found
 
 
+def test_an_empty_codebook_points_a_supervisor_to_the_codebook_page(client, team):
+    client.force_login(team.supervisor)
+    page = client.get("/p/study/").content.decode()
+    assert 'Build the codebook on the <a href="/p/study/codebook/">Codebook</a> page' in page
+    client.force_login(team.coder)
+    page = client.get("/p/study/").content.decode()
+    assert "A supervisor adds the first themes and codes." in page
+    assert '/p/study/codebook/">Codebook</a> page' not in page
+
+
 def test_non_member_gets_404_pages(client, team):
     post = PostFactory(project=team.project)
     code = CodeFactory(project=team.project)
