@@ -39,6 +39,16 @@ BOOTSTRAP_SEED = 0
 ALPHA_MIN = 0.8  # the reliability Krippendorff recommends; the page says how likely it is missed
 
 
+def _excerpt(text: str, length: int = 140) -> str:
+    """The start of a post for a table row, cut at a word with "…" when it goes on."""
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def _nan_to_none(value: float) -> float | None:
     return (
         None
@@ -478,7 +488,7 @@ def disagreement_counts(*, project, coder_a: int, coder_b: int) -> list[dict]:
         rows.append(
             {
                 "post": post_id,
-                "text": items[0].post.text[:120],
+                "text": _excerpt(items[0].post.text),
                 "agreed": statuses.count("agreed"),
                 "overlaps": statuses.count("overlaps"),
                 "only_a": statuses.count("only A"),
@@ -551,7 +561,7 @@ def disagreement_counts_many(*, project, coder_ids: list[int]) -> list[dict]:
         rows.append(
             {
                 "post": post_id,
-                "text": text[:120],
+                "text": _excerpt(text),
                 "coders": len(coders_of[post_id]),
                 "agreed": sum(1 for n in counts if n == len(coder_ids)),
                 "partly": sum(1 for n in counts if n < len(coder_ids)),

@@ -522,3 +522,16 @@ def test_consensus_layer_is_offered_as_a_coder_except_to_blind_coders(team, clie
     client.force_login(team.coders[1])
     assert "consensus@study" not in client.get(f"/p/study/codes/{code.pk}/").content.decode()
     assert "consensus@study" not in client.get("/p/study/analysis/").content.decode()
+
+
+def test_post_rows_show_the_start_of_a_post_cut_at_a_word():
+    from analysis.comparison import _excerpt
+
+    assert _excerpt("Short post.") == "Short post."
+    exact = "w" * 140
+    assert _excerpt(exact) == exact
+    long = "Employers read badges, " + "skills " * 30
+    cut = _excerpt(long)
+    assert cut.endswith("…") and len(cut) <= 141
+    assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # a whole word ends it
+    assert _excerpt("x" * 300) == "x" * 140 + "…"  # no space: cut where it must be
