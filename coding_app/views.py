@@ -330,7 +330,14 @@ def members(request, slug):
         action = request.POST.get("action")
         username = request.POST.get("username", "").strip()
         try:
-            if action == "remove":
+            if action == "settings":
+                services.project_settings_update(
+                    membership=membership,
+                    name=request.POST.get("name", "").strip(),
+                    description=request.POST.get("description", "").strip(),
+                )
+                messages.success(request, "The project's name and description are saved.")
+            elif action == "remove":
                 target = get_object_or_404(Membership, project=project, user__username=username)
                 services.membership_remove(membership=target)
                 messages.success(request, f"{username} is no longer a member.")
@@ -338,7 +345,10 @@ def members(request, slug):
                 user = get_user_model().objects.filter(username__iexact=username).first()
                 if user is None:
                     raise ValidationError(
-                        {"username": f"No user “{username}”: ask them to sign up first."}
+                        {
+                            "username": f"No account “{username}” on this server: staff make "
+                            "accounts in the admin, then you add them here."
+                        }
                     )
                 services.membership_set(
                     project=project, user=user, role=request.POST.get("role", "")

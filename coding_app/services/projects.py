@@ -120,6 +120,8 @@ def project_settings_update(*, membership: Membership, **fields) -> Project:
     changed = {k: v for k, v in fields.items() if before[k] != v}
     if "name" in changed and not str(changed["name"]).strip():
         raise ValidationError({"name": "A project needs a name."})
+    if "name" in changed and len(changed["name"]) > NAME_MAX:
+        raise ValidationError({"name": f"A project name has at most {NAME_MAX} characters."})
     if not changed:
         return project
     for key, value in changed.items():

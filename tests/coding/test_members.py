@@ -32,7 +32,7 @@ def test_admin_adds_changes_and_removes_a_member(team, client):
     client.post("/p/study/members/", {"username": "nina", "action": "remove"})
     assert not Membership.objects.filter(project=team.project, user=newcomer).exists()
     response = client.post("/p/study/members/", {"username": "ghost", "role": "coder"}, follow=True)
-    assert "No user “ghost”" in response.content.decode()
+    assert "No account “ghost” on this server" in response.content.decode()
 
 
 def test_last_admin_cannot_step_down(team, client):
@@ -53,3 +53,37 @@ def test_only_admins_manage_members(team, client, who):
 def test_outsider_gets_404(team, client):
     client.force_login(team.outsider)
     assert client.get("/p/study/members/").status_code == 404
+
+
+def test_admin_renames_the_project_and_edits_its_description(team, client):
+    client.force_login(team.admin)
+    page = client.get("/p/study/members/").content.decode()
+    assert 'id="project-details"' in page
+    response = client.post(
+        "/p/study/members/",
+        {"action": "settings", "name": " Badges <study> ", "description": "Why & how"},
+        follow=True,
+    )
+    team.project.refresh_from_db()
+    assert (team.project.name, team.project.description) == ("Badges <study>", "Why & how")
+    assert "name and description are saved" in response.content.decode()
+    assert "Badges &lt;study&gt;" in response.content.decode()
+    assert team.project.slug == "study"
+    for refused in ("", "x" * 201):
+        response = client.post(
+            "/p/study/members/", {"action": "settings", "name": refused}, follow=True
+        )
+        assert response.status_code == 200
+        team.project.refresh_from_db()
+        assert team.project.name == "Badges <study>"
+    assert "at most 200 characters" in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["supervisor", "coder"])
+def test_only_admins_edit_the_project_details(team, client, who):
+    client.force_login(team.supervisor if who == "supervisor" else team.coder)
+    assert 'id="project-details"' not in client.get("/p/study/members/").content.decode()
+    response = client.post("/p/study/members/", {"action": "settings", "name": "Taken over"})
+    assert response.status_code == 403
+    team.project.refresh_from_db()
+    assert team.project.name == "Micro-credentials study"
