@@ -27,6 +27,21 @@ _ORDINALS = {
 }
 
 
+# The criteria as form fields and query parameters (the sampling page, the pool API).
+CRITERIA_FIELDS = (
+    "min_words",
+    "max_words",
+    "months_before",
+    "reference_date",
+    "date_from",
+    "date_to",
+    "keywords",
+    "exclude_keywords",
+    "authors",
+    "metadata",
+)
+
+
 # --- samples -----------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Pages of the corpus: imports (upload, column mapping, progress), pool, samples, queue."""
 
 import csv
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,7 +20,7 @@ from coding_app.views import project_context
 from . import selectors, services
 from .importers import FIELDS, ImportFileError
 from .models import ImportBatch, JobStatus, NearDuplicate, Post, Sample
-from .sampling import Criteria
+from .sampling import CRITERIA_FIELDS, Criteria
 
 FIELD_LABELS = {
     "text": "Post text",
@@ -273,15 +274,22 @@ def sampling(request, slug):
             value = (request.POST.get(name) or "").strip()
             return int(value) if value.lstrip("-").isdigit() else None
 
+        method = request.POST.get("method", "systematic")
+        start, seed = optional_int("start"), optional_int("seed")
+        # The page draws the seed a researcher leaves out (the command line and the API ask
+        # for it); it is recorded with the sample, so the sample can be drawn again.
+        drawn_seed = seed is None and (method == "random" or (method == "systematic" and not start))
+        if drawn_seed:
+            seed = secrets.randbelow(1_000_000)
         try:
             sample = services.sample_create(
                 project=project,
                 name=request.POST.get("name", ""),
                 criteria=criteria,
-                method=request.POST.get("method", "systematic"),
+                method=method,
                 k=optional_int("k"),
-                start=optional_int("start"),
-                seed=optional_int("seed"),
+                start=start,
+                seed=seed,
                 n=optional_int("n"),
                 user=request.user,
             )
@@ -289,12 +297,17 @@ def sampling(request, slug):
             errors = exc.message_dict
         else:
             # The methods sentence itself heads the sample's page; no need to say it twice.
-            messages.success(request, f"Sample “{sample.name}” recorded with its whole recipe.")
+            messages.success(
+                request,
+                f"Sample “{sample.name}” recorded with its whole recipe"
+                + (f" (seed {seed}, drawn for you)." if drawn_seed else "."),
+            )
             return redirect("sample-page", slug=slug, pk=sample.pk)
     pool = services.pool_list(project=project, criteria=criteria)
     page = Paginator(pool.select_related("mark"), 50).get_page(request.GET.get("page"))
     context = project_context(membership) | {
         "criteria": criteria,
+        "criteria_fields": CRITERIA_FIELDS,
         "criteria_text": criteria.describe(),
         "params": source,
         "errors": errors,

@@ -12,6 +12,7 @@ from coding_app.models import Project, Role
 
 from .. import services
 from ..models import Post
+from ..sampling import CRITERIA_FIELDS
 from ..selectors import post_visible_q
 
 
@@ -20,21 +21,7 @@ class PoolView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("project", str, required=True)]
-        + [
-            OpenApiParameter(name, str)
-            for name in (
-                "min_words",
-                "max_words",
-                "months_before",
-                "reference_date",
-                "date_from",
-                "date_to",
-                "keywords",
-                "exclude_keywords",
-                "authors",
-                "metadata",
-            )
-        ],
+        + [OpenApiParameter(name, str) for name in CRITERIA_FIELDS],
         responses=inline_serializer(
             "Pool",
             {

@@ -56,7 +56,9 @@ def test_frequency_cloud_table_word_tree_reroot_and_svg_export(page, live_server
     assert svg.startswith("<svg") and "skills gaps" in svg
 
 
-def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, team):
+@pytest.fixture
+def pool_of_50(team):
+    """45 posts of 112 words, an hour apart, and 5 of 3 words."""
     from datetime import UTC, datetime, timedelta
 
     for i in range(45):
@@ -68,6 +70,9 @@ def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, te
         )
     for i in range(5):
         PostFactory(project=team.project, text=f"Short post {i}", word_count=3)
+
+
+def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, team, pool_of_50):
     login(team.supervisor.username)
     page.goto(f"{live_server.url}/p/{team.project.slug}/sampling/")
     assert page.locator("#pool-count").inner_text() == "50"
@@ -84,3 +89,25 @@ def test_supervisor_draws_sample_from_live_criteria(page, live_server, login, te
     assert "15 posts" in sentence
     page.click("#assign-form button[type=submit]")
     assert "Assigned 15 posts to 3 coders" in page.locator(".messages").inner_text()
+
+
+def test_a_sample_is_drawn_from_the_criteria_as_typed_with_a_seed_drawn_for_it(
+    page, live_server, login, team, pool_of_50
+):
+    """Criteria typed (counted live) but not applied with "Show the posts" still decide the
+    pool the sample comes from, and the heading of the draw form counts the same pool."""
+    login(team.supervisor.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/sampling/")
+    assert page.locator("#draw-count").inner_text() == "50"
+    page.fill("input[name=min_words]", "100")
+    page.wait_for_function("document.getElementById('draw-count').textContent === '45'")
+    page.fill("#sample-form input[name=name]", "Typed criteria")
+    page.fill("#sample-form input[name=k]", "3")
+    page.click("#sample-form button[type=submit]")
+    message = page.locator(".messages").inner_text()
+    assert "Sample “Typed criteria” recorded" in message and "drawn for you" in message
+    sentence = page.locator("#methods-sentence").inner_text()
+    assert sentence.startswith("45 posts met the criteria (at least 100 words)")
+    sample = team.project.samples.get()
+    assert len(sample.pool_ids) == 45 and len(sample.post_ids) == 15
+    assert sample.seed is not None and f"seed {sample.seed}" in message

@@ -270,6 +270,27 @@ def test_sampling_pages_render_and_draw_sample(client, team, study_corpus):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "recipe",
+    [{"method": "systematic", "k": "3"}, {"method": "random", "n": "5"}],
+)
+def test_the_page_draws_and_records_a_seed_left_out(client, team, study_corpus, recipe):
+    client.force_login(team.supervisor)
+    url = f"/p/{team.project.slug}/sampling/"
+    response = client.post(url, {"min_words": "100", "name": "Seedless", **recipe}, follow=True)
+    sample = team.project.samples.get(name="Seedless")
+    assert sample.seed is not None
+    assert f"(seed {sample.seed}, drawn for you)" in response.content.decode()
+    rerun = services.sample_rerun(sample=sample)  # the recorded recipe draws it again
+    assert rerun["same_sample"] is True
+    # A seed or start position given is used as given, and none is drawn.
+    client.post(url, {"name": "Given", "method": "systematic", "k": "3", "start": "2"})
+    given = team.project.samples.get(name="Given")
+    assert (given.start, given.seed) == (2, None)
+    client.post(url, {"name": "Seeded", "method": "random", "n": "5", "seed": "7"})
+    assert team.project.samples.get(name="Seeded").seed == 7
+
+
 def test_near_duplicate_review_keeps_or_excludes_later_post(client, team):
     from corpus.models import NearDuplicate
 

@@ -5,6 +5,8 @@ const slug = JSON.parse(document.getElementById("project-slug").textContent);
 const form = document.getElementById("criteria-form");
 const count = document.getElementById("pool-count");
 const criteriaText = document.getElementById("criteria-text");
+const sampleForm = document.getElementById("sample-form");
+const drawCount = document.getElementById("draw-count");
 let timer = null;
 
 async function refreshCount() {
@@ -13,10 +15,25 @@ async function refreshCount() {
   try {
     const pool = await api(`/api/pool/?${params}`);
     count.textContent = pool.count;
+    if (drawCount) drawCount.textContent = pool.count;
     criteriaText.textContent = pool.criteria ? ` (${pool.criteria})` : "";
   } catch (error) {
     criteriaText.textContent = ` — ${error.message}`;
   }
+}
+
+// A sample is drawn from the criteria as typed (and counted above), not as the page was
+// last loaded with: they are copied into the draw form when it is sent.
+if (sampleForm) {
+  sampleForm.addEventListener("submit", () => {
+    sampleForm.querySelectorAll("input[data-criterion]").forEach((input) => input.remove());
+    for (const [name, value] of new FormData(form)) {
+      const input = document.createElement("input");
+      Object.assign(input, { type: "hidden", name, value });
+      input.dataset.criterion = "";
+      sampleForm.append(input);
+    }
+  });
 }
 
 form.addEventListener("input", () => {
