@@ -19,6 +19,11 @@ SETTING_ROLES = {
 }
 
 
+NAME_MAX = Project._meta.get_field("name").max_length
+SLUG_MAX = Project._meta.get_field("slug").max_length
+SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
+
+
 def project_create(
     *,
     name: str,
@@ -59,11 +64,6 @@ def project_create(
     except IntegrityError as exc:  # the same address taken a moment ago
         raise ValidationError({"slug": f"The address “{slug}” is taken: try again."}) from exc
     return project
-
-
-NAME_MAX = Project._meta.get_field("name").max_length
-SLUG_MAX = Project._meta.get_field("slug").max_length
-SLUG_RE = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _free_slug(name: str) -> str:
