@@ -323,3 +323,21 @@ def test_metadata_filter_takes_odd_keys_literally(team):
         p.pk
         for p in services.pool_list(project=team.project, criteria=criteria(metadata={"n": "12"}))
     ] == [a.pk]
+
+
+def test_a_sample_page_without_coders_sends_an_admin_to_the_members_page(
+    client, team, study_corpus
+):
+    from coding_app.models import Membership
+
+    client.force_login(team.supervisor)
+    url = f"/p/{team.project.slug}/sampling/"
+    response = client.post(url, {"name": "Early", "method": "systematic", "k": "3", "start": "1"})
+    sample_url = response["Location"]
+    assert 'id="no-coders"' not in client.get(sample_url).content.decode()
+    Membership.objects.filter(project=team.project, role="coder").delete()
+    page = client.get(sample_url).content.decode()
+    assert "The project has no coders yet. An admin of the project adds them" in page
+    client.force_login(team.admin)
+    page = client.get(sample_url).content.decode()
+    assert f'Add them on the <a href="/p/{team.project.slug}/members/">Members</a> page' in page
