@@ -232,6 +232,7 @@ def post_detail(request, slug, pk):
         "next_post": next_post,
         "queue_position": queue_position,
         "done": done_at is not None,
+        "may_create_codes": page_data["may_create_codes"],
     }
     return render(request, "coding_app/post_detail.html", context)
 

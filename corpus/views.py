@@ -192,12 +192,15 @@ def queue(request, slug):
         ).values_list("post_id", flat=True)
     )
     done = sum(1 for a in assignments if a.done_at or a.post_id in coded)
+    # Where to carry on: the first assigned post in queue order not coded yet.
+    next_up = next((a for a in assignments if not (a.done_at or a.post_id in coded)), None)
     page = Paginator(assignments, 50).get_page(request.GET.get("page"))
     context = project_context(membership) | {
         "page": page,
         "coded": coded,
         "done": done,
         "total": len(assignments),
+        "next_up": next_up,
     }
     return render(request, "corpus/queue.html", context)
 

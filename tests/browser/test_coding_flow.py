@@ -104,6 +104,38 @@ def test_coder_selects_span_with_mouse_applies_code_and_it_persists(
     page.locator("mark.hl").wait_for()
 
 
+def test_the_queue_count_above_a_post_follows_the_coders_work(
+    page, live_server, login, team, codebook
+):
+    from coding_app.models import Assignment
+
+    posts = [
+        PostFactory(project=team.project, text=f"Post {i}: employers ask for digital skills.")
+        for i in range(3)
+    ]
+    for position, post in enumerate(posts):
+        Assignment.objects.create(post=post, coder=team.coder, position=position)
+    Assignment.objects.filter(post=posts[2]).update(done_at="2026-01-01T00:00:00Z")
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/queue/")
+    page.click("#queue-next")  # the first post not coded yet
+    page.wait_for_url(re.compile(rf"/posts/{posts[0].pk}/\?queue=1$"))
+    done = page.locator("#queue-done")
+    expect(done).to_have_text("1 of 3 coded")
+    drag_select(page, "digital skills")
+    page.wait_for_selector("#code-menu:not([hidden])")
+    page.keyboard.type("digital")
+    page.keyboard.press("Enter")
+    expect(done).to_have_text("2 of 3 coded")  # as the queue page counts it
+    assert page.locator("#queue-progress").evaluate("p => p.value") == 2
+    page.locator("#coding-list .remove").click()
+    expect(done).to_have_text("1 of 3 coded")
+    page.click("#mark-done")
+    expect(done).to_have_text("2 of 3 coded")
+    page.goto(f"{live_server.url}/p/{team.project.slug}/queue/")
+    assert "2 of 3" in page.locator(".lead").inner_text()
+
+
 UNICODE_CASES = {
     "after-emoji": (
         "Great news 🎓🚀 our micro-credential pilot starts today!",

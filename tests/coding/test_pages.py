@@ -66,6 +66,16 @@ def test_an_empty_codebook_points_a_supervisor_to_the_codebook_page(client, team
     page = client.get("/p/study/").content.decode()
     assert "A supervisor adds the first themes and codes." in page
     assert '/p/study/codebook/">Codebook</a> page' not in page
+    # Beside a post, a coder who may add codes is told how.
+    post = PostFactory(project=team.project)
+    team.project.coders_create_codes = True
+    team.project.save()
+    page = client.get(f"/p/study/posts/{post.pk}/").content.decode()
+    assert "Select a passage of the post and type a name to add the first code." in page
+    team.project.coders_create_codes = False
+    team.project.save()
+    page = client.get(f"/p/study/posts/{post.pk}/").content.decode()
+    assert "A supervisor adds the first themes and codes." in page
 
 
 def test_non_member_gets_404_pages(client, team):
@@ -172,3 +182,13 @@ def test_post_page_walks_the_coders_queue(client, team):
     assert f'href="/p/{team.project.slug}/posts/{posts[0].pk}/" id="next-post"' in html
     queue = client.get(f"/p/{team.project.slug}/queue/").content.decode()
     assert "0 of 2" in queue
+    assert (
+        f'href="/p/{team.project.slug}/posts/{posts[2].pk}/?queue=1">Start coding: post 1' in queue
+    )
+    # Once the first is coded, the queue carries on from the next one; then it says it is done.
+    CodingFactory(post=posts[2], coder=team.coder, code=CodeFactory(project=team.project))
+    queue = client.get(f"/p/{team.project.slug}/queue/").content.decode()
+    assert f'href="/p/{team.project.slug}/posts/{posts[0].pk}/?queue=1">Carry on: post 2' in queue
+    CodingFactory(post=posts[0], coder=team.coder, code=CodeFactory(project=team.project))
+    queue = client.get(f"/p/{team.project.slug}/queue/").content.decode()
+    assert "Every post in your queue is coded." in queue and 'id="queue-next"' not in queue

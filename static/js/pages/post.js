@@ -27,6 +27,21 @@ const RECENT_KEY = `grounded:recent-codes:${data.project}:${data.user.id}`;
 const PIN_KEY = `grounded:pinned-codes:${data.project}:${data.user.id}`;
 const POLL_MS = 2500;
 
+// The queue's count above the post: a post counts as coded once it holds a coding of the
+// coder's or is marked coded, as the queue page counts it.
+const queueDone = $("queue-done");
+const queueProgress = $("queue-progress");
+const countedHere = () =>
+  $("mark-done")?.getAttribute("aria-pressed") === "true" ||
+  codings.some((c) => c.coder.id === data.user.id);
+const queueBase = queueProgress ? Number(queueProgress.value) - (countedHere() ? 1 : 0) : 0;
+function renderQueueCount() {
+  if (!queueProgress) return;
+  const n = queueBase + (countedHere() ? 1 : 0);
+  queueProgress.value = n;
+  queueDone.textContent = `${n} of ${queueProgress.max} coded`;
+}
+
 function say(message, isError = false) {
   status.textContent = message;
   status.classList.toggle("error", isError);
@@ -145,6 +160,7 @@ function render() {
   renderStripes();
   performance.measure("grounded:stripes", { start: started });
   renderList();
+  renderQueueCount();
   // Read by bench/post_render_bench.py (a 3,000-word post with 500 codings).
   performance.measure("grounded:render", { start: started });
 }
@@ -465,6 +481,7 @@ async function toggleDone() {
     doneButton.setAttribute("aria-pressed", String(done));
     doneButton.classList.toggle("on", done);
     doneButton.textContent = done ? "✓ Coded" : "Mark coded";
+    renderQueueCount();
     say(done ? "Marked coded." : "Marked not coded yet.");
     if (done && data.next_post) say("Marked coded. Alt+→ opens the next post.");
   } catch (error) {
