@@ -116,8 +116,9 @@ def comparison_compute(
         scope = set(post_ids)
     else:
         scope = set(codings.values_list("post_id", flat=True))
-    # A coder judged a post when it was assigned to them or they coded anything in it;
-    # otherwise their judgement is missing (not “absent”).
+    # A coder judged a post when they coded anything in it or marked it coded in their
+    # queue (as the queue counts it); otherwise their judgement is missing, not “absent”:
+    # a post still waiting in a coder's queue is not a post in which nothing applies.
     judged = defaultdict(set)
     for post_id, coder_id in codings.values_list("post_id", "coder_id").distinct():
         judged[post_id].add(who(coder_id))
@@ -125,6 +126,7 @@ def comparison_compute(
         post__project=project,
         coder_id__in=list(member_of) if groups else coder_ids,
         post_id__in=scope,
+        done_at__isnull=False,
     ).values_list("post_id", "coder_id"):
         judged[post_id].add(who(coder_id))
     if unit == "character":  # character tables need every coder's judgement of the post
@@ -439,7 +441,8 @@ def methods_sentence(result: dict, *, coder_names: list[str], groups: bool = Fal
         else ""
     )
     return (
-        f"{words} coders independently coded {result['posts']} posts; Krippendorff's α "
+        f"{words} coders independently coded {result['posts']} "
+        f"post{'' if result['posts'] == 1 else 's'}; Krippendorff's α "
         f"(nominal, {unit}, all codes pooled) = {figure}{interval}."
     )
 

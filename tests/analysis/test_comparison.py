@@ -9,6 +9,7 @@ import krippendorff
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from analysis.comparison import comparison_compute, methods_sentence
 from coding_app.models import Assignment, Code, Coding
@@ -95,8 +96,11 @@ def test_post_level_treats_unjudged_posts_as_missing(team):
     coding_apply(post=posts[1], code=code, coder=a, start=0, end=4)
     coding_apply(post=posts[1], code=other, coder=b, start=0, end=4)
     coding_apply(post=posts[2], code=other, coder=a, start=0, end=4)  # b never judged post 2
-    Assignment.objects.create(post=posts[3], coder=a)
-    Assignment.objects.create(post=posts[3], coder=b)  # both judged post 3, coded nothing
+    # Both marked post 3 coded in their queues and coded nothing in it: nothing applies.
+    Assignment.objects.create(post=posts[3], coder=a, done_at=timezone.now())
+    Assignment.objects.create(post=posts[3], coder=b, done_at=timezone.now())
+    # Post 2 waits in b's queue, not marked: b has not judged it yet.
+    Assignment.objects.create(post=posts[2], coder=b)
     result = comparison_compute(
         project=team.project, coder_ids=[a.pk, b.pk], unit="post", post_ids=[p.pk for p in posts]
     )
@@ -183,7 +187,7 @@ def test_agreement_command_prints_json_and_methods_sentence(team):
     )
     payload = json.loads(out.getvalue())
     assert payload["overall"]["alpha"] == pytest.approx(1.0)
-    assert payload["methods"].startswith("Two coders independently coded 1 posts")
+    assert payload["methods"].startswith("Two coders independently coded 1 post;")
 
 
 def test_agreement_page_is_for_supervisors_and_exports_csv(
@@ -198,7 +202,7 @@ def test_agreement_page_is_for_supervisors_and_exports_csv(
     assert client.get(url).status_code == 403
     client.force_login(team.supervisor)
     html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
-    assert "Two coders independently coded 1 posts" in html and "1.000" in html
+    assert "Two coders independently coded 1 post;" in html and "1.000" in html
     body = client.get(url + "&format=csv").content.decode("utf-8-sig")
     assert body.splitlines()[1].startswith("Value,theme,25,0,0,25,1.0,1.0,1.0")
 
@@ -310,7 +314,7 @@ def test_agreement_page_heatmap_scope_and_xlsx(client, team, django_capture_on_c
     scoped = fetch(
         client, base + f"&scope=sample:{sample.pk}", django_capture_on_commit_callbacks
     ).content.decode()
-    assert "Two coders independently coded 1 posts" in scoped
+    assert "Two coders independently coded 1 post;" in scoped
     book = load_workbook(BytesIO(client.get(base + "&format=xlsx").content))
     rows = list(book["Agreement by code"].values)
     assert rows[1][0] == "Trust" and rows[1][2] == 60 and rows[1][4] == 30
@@ -370,7 +374,7 @@ def test_groups_compare_the_union_of_their_members(
         f"&group_b={c2.pk}"
     )
     html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
-    assert "Two groups of coders independently coded 1 posts" in html
+    assert "Two groups of coders independently coded 1 post;" in html
 
 
 def test_assigned_scope_keeps_posts_assigned_to_every_coder(
@@ -394,7 +398,7 @@ def test_assigned_scope_keeps_posts_assigned_to_every_coder(
         f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}&scope=assigned",
         django_capture_on_commit_callbacks,
     ).content.decode()
-    assert "Two coders independently coded 1 posts" in html
+    assert "Two coders independently coded 1 post;" in html
 
 
 def test_row_intervals_and_per_post_csv(team, client, django_capture_on_commit_callbacks):
