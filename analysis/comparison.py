@@ -34,6 +34,9 @@ from .stats.agreement import (
 )
 
 UNITS = ("character", "post")
+# Raised when a change to how coders are compared changes results, so that a comparison kept
+# from before is computed again (2: a post waiting in a queue is not judged).
+COMPARISON_METHOD = 2
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 0
 ALPHA_MIN = 0.8  # the reliability Krippendorff recommends; the page says how likely it is missed

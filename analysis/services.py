@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 
 from coding_app.access import sees_all_codings
 from coding_app.jobs import job_claim, job_fail, job_finish, job_heartbeat, job_sweep_stale
@@ -207,7 +207,7 @@ def agreement_request(
     assignments and the scope are unchanged."""
     from coding_app.models import Assignment, Coding
 
-    from .comparison import UNITS
+    from .comparison import COMPARISON_METHOD, UNITS
 
     if unit not in UNITS:
         raise ValidationError({"unit": f"Choose a unit among {', '.join(UNITS)}."})
@@ -230,10 +230,15 @@ def agreement_request(
         "post_ids": sorted(post_ids) if post_ids is not None else None,
     }
     codings = Coding.objects.filter(post__project=project, coder_id__in=coder_ids)
+    assignments = Assignment.objects.filter(post__project=project, coder_id__in=coder_ids)
     state = codings.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id")) | {
-        "assigned": Assignment.objects.filter(
-            post__project=project, coder_id__in=coder_ids
-        ).count(),
+        # The way of comparing: a result computed another way is not reused.
+        "method": COMPARISON_METHOD,
+        "assigned": assignments.count(),
+        # Marking a post coded in a queue makes it judged (see comparison_compute).
+        "marked": assignments.filter(done_at__isnull=False).aggregate(
+            n=Count("id"), last=Max("done_at"), ids=Sum("id")
+        ),
         "codes": list(
             Code.objects.filter(project=project)
             .values_list("id", "parent_id", "name")

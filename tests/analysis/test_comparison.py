@@ -351,6 +351,19 @@ def test_agreement_job_is_reused_until_codings_change(team, django_capture_on_co
         fresh, created = agreement_request(**kwargs)
     fresh.refresh_from_db()
     assert created and fresh.result["posts"] == 1 and fresh.result["overall"]["alpha"] == 1.0
+    # A post marked coded without a coding is judged: the comparison is computed again.
+    other = PostFactory(project=team.project, text="x" * 30)
+    coding_apply(post=other, code=code, coder=a, start=0, end=10)
+    Assignment.objects.create(post=other, coder=b)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting, created = agreement_request(**kwargs)
+    waiting.refresh_from_db()
+    assert created and waiting.result["posts"] == 1  # still in b's queue: not judged
+    Assignment.objects.filter(post=other, coder=b).update(done_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        marked, created = agreement_request(**kwargs)
+    marked.refresh_from_db()
+    assert created and marked.result["posts"] == 2 and marked.result["overall"]["alpha"] < 1.0
 
 
 def test_groups_compare_the_union_of_their_members(
