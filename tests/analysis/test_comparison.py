@@ -29,8 +29,25 @@ def fetch(client, url, capture):
     assert (
         'id="agreement-progress"' in first.content.decode()
         or "methods-sentence" in first.content.decode()
+        or "nothing-compared" in first.content.decode()
     )
     return client.get(url)
+
+
+def test_a_comparison_with_no_post_judged_by_every_coder_says_so(
+    team, client, django_capture_on_commit_callbacks
+):
+    a, b = team.coders[0], team.coders[1]
+    post = PostFactory(project=team.project, text="q" * 40)
+    coding_apply(
+        post=post, code=code_create(project=team.project, name="Q"), coder=a, start=0, end=9
+    )
+    Assignment.objects.create(post=post, coder=b)  # waiting in b's queue
+    client.force_login(team.supervisor)
+    url = f"/p/{team.project.slug}/agreement/?coders={a.pk}&coders={b.pk}"
+    html = fetch(client, url, django_capture_on_commit_callbacks).content.decode()
+    assert "No post is judged by every coder compared yet" in html
+    assert 'id="agreement-table"' not in html and "methods-sentence" not in html
 
 
 def row(result, name):
