@@ -44,15 +44,17 @@ def test_project_page_paginates_and_searches_posts(client, team):
     assert "3 of 30 posts match." in found
 
 
-def test_project_page_shows_a_long_post_id_by_its_end_and_whole_on_hover(client, team):
-    """LinkedIn's ids all start "urn:li:share:73…": the list shows their ends, which differ,
-    and no longer gives them a third of the table."""
+def test_project_page_shortens_a_long_post_id_and_gives_it_whole_on_hover(client, team):
+    """LinkedIn's ids all start "urn:li:share:73…": the list shows their start and end, the
+    end being what differs, and no longer gives them a third of the table."""
     PostFactory(project=team.project, external_id="urn:li:share:7345821826846990338")
     PostFactory(project=team.project, external_id="p-17")
+    PostFactory(project=team.project, external_id="videos_selection")
     client.force_login(team.coder)
     page = client.get(f"/p/{team.project.slug}/").content.decode()
-    assert 'title="urn:li:share:7345821826846990338">…826846990338</td>' in page
+    assert 'title="urn:li:share:7345821826846990338">urn:li…6846990338</td>' in page
     assert 'title="p-17">p-17</td>' in page
+    assert 'title="videos_selection">videos_selection</td>' in page
     # A filter that matches nothing says so without quoting an empty search.
     page = client.get(f"/p/{team.project.slug}/?mine=1").content.decode()
     assert "No post matches these filters." in page and "“”" not in page
