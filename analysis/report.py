@@ -91,7 +91,8 @@ def _pick_quotes(codings: list, limit: int) -> list:
 def _quote(coding, slug: str) -> dict:
     post = coding.post
     return {
-        "text": coding.quote,
+        # Inside quotation marks, the line break or space a span ends on is left out.
+        "text": coding.quote.strip(),
         "author": post.author or "unknown author",
         "date": post.posted_at.date().isoformat() if post.posted_at else "undated",
         "post": post.pk,

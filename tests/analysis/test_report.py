@@ -219,3 +219,11 @@ def test_report_pages_and_downloads_for_a_supervisor(team, study):
     assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert "attachment" in png["Content-Disposition"]
     assert client.get("/p/study/report/figures/nope.svg").status_code == 404
+
+
+def test_a_quote_leaves_out_the_space_and_line_breaks_around_its_span(team):
+    post = PostFactory(project=team.project, text="Intro.\n  tudatos hal, hatalmas árulás\n\nNext")
+    theme = code_create(project=team.project, name="Árulás")
+    coding_apply(post=post, code=theme, coder=team.coders[0], start=6, end=38)
+    quote = build(team)["themes"][0]["quotes"][0]
+    assert quote["text"] == "tudatos hal, hatalmas árulás"
