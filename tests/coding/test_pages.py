@@ -194,3 +194,19 @@ def test_post_page_walks_the_coders_queue(client, team):
     CodingFactory(post=posts[0], coder=team.coder, code=CodeFactory(project=team.project))
     queue = client.get(f"/p/{team.project.slug}/queue/").content.decode()
     assert "Every post in your queue is coded." in queue and 'id="queue-next"' not in queue
+
+
+def test_a_long_quote_opens_on_request_on_the_code_page(client, team):
+    """A coding of a whole essay (NVivo codes whole comments) shows its first 80 words and
+    opens whole on request; a short quote is shown whole."""
+    essay = " ".join(f"word{i}" for i in range(300))
+    post = PostFactory(project=team.project, text=essay + " Short one.")
+    code = CodeFactory(project=team.project, name="Essays")
+    CodingFactory(post=post, code=code, coder=team.coder, start=0, end=len(essay))
+    CodingFactory(post=post, code=code, coder=team.coder, start=len(essay) + 1, end=len(essay) + 11)
+    client.force_login(team.supervisor)
+    page = client.get(f"/p/{team.project.slug}/codes/{code.pk}/").content.decode()
+    assert '<span class="excerpt">word0 ' in page and " word79 …</span>" in page
+    assert "Show the whole quote (300 words)" in page
+    assert f'<div class="whole">{essay}</div>' in page
+    assert ">Short one.</blockquote>" in page
