@@ -56,6 +56,51 @@ def test_frequency_cloud_table_word_tree_reroot_and_svg_export(page, live_server
     assert svg.startswith("<svg") and "skills gaps" in svg
 
 
+OVERLAP_FREE = """
+() => {
+  const GAP = 4;
+  const boxes = [...document.querySelectorAll('#tree svg text')].map((t) => {
+    const b = t.getBBox();
+    return { phrase: t.dataset.phrase, x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height };
+  });
+  const clashes = [];
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      // Phrases that share columns keep at least GAP pixels between their lines.
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 + GAP && b.y0 < a.y1 + GAP) {
+        clashes.push([a.phrase, b.phrase]);
+      }
+    }
+  return { count: boxes.length, clashes };
+}
+"""
+
+
+def test_word_tree_phrases_never_overlap(page, live_server, login, team):
+    """A long phrase one word from the root sits next to a branch that goes on for more
+    words: each keeps a line of its own (they were drawn half a line apart, overlapping)."""
+    for text in [
+        "I spoke about vibe coding at a school.",
+        "Muscle to debug when vibe coding stalls.",
+        "Switch modes deliberately vibe coding helps.",
+        "And time is scarce ai-assisted coding wins.",
+        "What is vibe coding anyway.",
+        "Detailed coding rules matter.",
+    ]:
+        PostFactory(project=team.project, text=text)
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/analysis/")
+    page.click("#frequency-form button[type=submit]")
+    page.locator("#cloud svg text.cloud-word").first.wait_for()
+    page.click(".tabs button[data-tab=table]")
+    page.locator("#freq-table .word-link", has_text="coding").click()
+    page.locator("#tree svg text.root").wait_for()
+    layout = page.evaluate(OVERLAP_FREE)
+    assert layout["count"] >= 10  # root, "vibe", its four phrases, and the rest
+    assert layout["clashes"] == []
+
+
 @pytest.fixture
 def pool_of_50(team):
     """45 posts of 112 words, an hour apart, and 5 of 3 words."""

@@ -10,9 +10,23 @@ export function render(element, tree, { onSelect = () => {}, width = 1100 } = {}
 
   const right = d3.hierarchy(tree.right || { children: [] }, (d) => d.children);
   const left = d3.hierarchy(tree.left || { children: [] }, (d) => d.children);
-  const rows = Math.max(right.leaves().length, left.leaves().length, 1);
-  const height = Math.max(rows * rowHeight + 40, 120);
-  const layout = d3.tree().size([height - 40, 1]);
+  // Every leaf has a row of its own, in reading order, and a branch sits midway between its
+  // first and last child. A leaf next to a deeper branch of its neighbour so never shares its
+  // line, as it could when only phrases of the same depth were kept apart (a long phrase one
+  // word from the root ran into the neighbour's next words).
+  const typeSize = (node) => (node.parent ? font(node.data.count || 1) : font(tree.count));
+  const layout = (hierarchy) => {
+    let y = 0;
+    hierarchy.eachAfter((node) => {
+      if (node.children) {
+        node.x = (node.children[0].x + node.children[node.children.length - 1].x) / 2;
+      } else {
+        const row = Math.max(rowHeight, typeSize(node) * 1.3);
+        node.x = y + row / 2;
+        y += row;
+      }
+    });
+  };
   layout(right);
   layout(left);
 
@@ -34,14 +48,14 @@ export function render(element, tree, { onSelect = () => {}, width = 1100 } = {}
   place(right, 1);
   place(left, -1);
   // Both sides share the root's row.
-  const rootY = (height - 40) / 2;
+  const rootY = 0;
   for (const h of [right, left]) {
     const shift = rootY - h.x;
     h.each((node) => { node.x += shift; });
   }
   const all = [...right.descendants(), ...left.descendants()];
-  const top = Math.min(...all.map((n) => n.x)) - 20;
-  const bottom = Math.max(...all.map((n) => n.x)) + 20;
+  const top = Math.min(-40, ...all.map((n) => n.x - typeSize(n) / 2)) - 12;
+  const bottom = Math.max(40, ...all.map((n) => n.x + typeSize(n) / 2)) + 12;
   const minX = Math.min(0, ...left.descendants().map((n) => n.px - measure(n.data.phrase || "", font(n.data.count || 1))));
   const maxX = Math.max(width, ...right.descendants().map((n) => n.px + measure(n.data.phrase || "", font(n.data.count || 1))));
   const fullWidth = maxX - minX;
