@@ -201,7 +201,7 @@ def comparison_compute(
             "(tables summed over posts)"
             if unit == "character"
             else "posts: was the code applied anywhere in the post (missing where a coder "
-            "neither had the post assigned nor coded in it)"
+            "neither coded in it nor marked it coded in their queue)"
         ),
         "coders": coder_ids,
         "posts": len(scope),
