@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from .access import (
     project_access_by_slug,
     sees_all_codings,
 )
-from .models import Assignment, Code, Membership, Role
+from .models import Assignment, Code, Coding, Membership, Role
 from .services.codebook_csv import csv_safe
 
 POSTS_PER_PAGE = 25
@@ -362,17 +362,22 @@ def members(request, slug):
         Membership.objects.filter(project=project)
         .select_related("user")
         .annotate(
-            queue=Count("user__assignments", filter=Q(user__assignments__post__project=project)),
-            done=Count(
-                "user__assignments",
-                filter=Q(
-                    user__assignments__post__project=project,
-                    user__assignments__done_at__isnull=False,
-                ),
-            ),
+            queue=Count("user__assignments", filter=Q(user__assignments__post__project=project))
         )
         .order_by("role", "user__username")
     )
+    # A queued post is coded once its coder coded in it or marked it coded, as the queue
+    # page counts it.
+    coded_here = Coding.objects.filter(post_id=OuterRef("post_id"), coder_id=OuterRef("coder_id"))
+    done = dict(
+        Assignment.objects.filter(post__project=project)
+        .filter(Q(done_at__isnull=False) | Exists(coded_here))
+        .values_list("coder_id")
+        .annotate(n=Count("id"))
+        .values_list("coder_id", "n")
+    )
+    for m in rows:
+        m.done = done.get(m.user_id, 0)
     counts = dict(
         selectors.coding_list(membership=membership)
         .values_list("coder_id")

@@ -22,6 +22,31 @@ def test_members_page_lists_roles_and_hides_counts_from_a_blind_coder(team, clie
     assert "Add a member" not in text
 
 
+def test_queue_progress_counts_coded_or_marked_posts_and_is_hidden_from_a_blind_coder(team, client):
+    """As the queue page counts it: a queued post is coded once its coder coded in it or
+    marked it coded. Under blind coding, other coders' progress is not shown to a coder."""
+    from django.utils import timezone
+
+    from coding_app.models import Assignment
+    from tests.factories import CodingFactory, PostFactory
+
+    posts = [PostFactory(project=team.project) for _ in range(3)]
+    cole = team.coders[1]
+    for post in posts:
+        Assignment.objects.create(post=post, coder=cole)
+    CodingFactory(post=posts[0], coder=cole)  # coded, not marked
+    Assignment.objects.filter(post=posts[1]).update(done_at=timezone.now())  # marked only
+    client.force_login(team.supervisor)
+    assert "2 of 3 coded" in client.get("/p/study/members/").content.decode()
+    client.force_login(cole)
+    assert "2 of 3 coded" in client.get("/p/study/members/").content.decode()
+    team.project.blind_coding = True
+    team.project.save()
+    client.force_login(team.coder)
+    text = client.get("/p/study/members/").content.decode()
+    assert "of 3 coded" not in text and "3 posts" in text and "(progress hidden)" in text
+
+
 def test_admin_adds_changes_and_removes_a_member(team, client):
     newcomer = UserFactory(username="nina")
     client.force_login(team.admin)
