@@ -9,7 +9,7 @@ from coding_app.models import Membership, Role
 from coding_app.selectors import code_tree, code_tree_flatten, coders_with_consensus
 from coding_app.services.codebook_csv import csv_safe
 from coding_app.views import project_context
-from corpus.selectors import import_batch_list
+from corpus.selectors import import_batch_list, post_list
 
 
 @login_required
@@ -39,6 +39,7 @@ def analysis_page(request, slug):
         "samples": project.samples.all(),
         "code_options": page_data["codes"],
         "coders": coders_with_consensus(membership=membership),
+        "has_posts": post_list(project=project).exists(),
     }
     return render(request, "analysis/analysis.html", context)
 
@@ -69,24 +70,27 @@ def comparison_page(request, slug):
     scope = request.GET.get("scope", "")
     post_ids = _scope_post_ids(project, scope, groups or [[c] for c in chosen])
     result, error, job = None, "", None
-    try:
-        # Comparisons run as background jobs, reused while the codings are unchanged.
-        job, _ = services.agreement_request(
-            membership=membership,
-            coder_ids=chosen,
-            unit=unit,
-            scope=scope,
-            post_ids=post_ids,
-            user=request.user,
-            groups=groups,
-        )
-        job.refresh_from_db()
-        if job.status == "succeeded":
-            result = job.result
-        elif job.status in ("failed", "cancelled"):
-            error = job.message or "The comparison failed."
-    except ValidationError as exc:
-        error = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+    # Fewer than two coders: nothing to compare yet, and the page says how to get there.
+    too_few_coders = len(coders) < 2
+    if not too_few_coders:
+        try:
+            # Comparisons run as background jobs, reused while the codings are unchanged.
+            job, _ = services.agreement_request(
+                membership=membership,
+                coder_ids=chosen,
+                unit=unit,
+                scope=scope,
+                post_ids=post_ids,
+                user=request.user,
+                groups=groups,
+            )
+            job.refresh_from_db()
+            if job.status == "succeeded":
+                result = job.result
+            elif job.status in ("failed", "cancelled"):
+                error = job.message or "The comparison failed."
+        except ValidationError as exc:
+            error = "; ".join(m for ms in exc.message_dict.values() for m in ms)
     names = {
         m.user_id: m.user.username
         for m in Membership.objects.filter(project=project).select_related("user")
@@ -163,6 +167,7 @@ def comparison_page(request, slug):
         "units": UNITS,
         "result": result,
         "error": error,
+        "too_few_coders": too_few_coders,
         "names": names,
         "two": len(groups or chosen) == 2,
         "mode": "groups" if groups else "coders",

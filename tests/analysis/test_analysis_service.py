@@ -319,3 +319,14 @@ def test_ascii_lookalikes_hold_every_character_that_reads_as_ascii():
             i += 1
     assert found == every
     assert {ord("𝗦"), ord("ﬁ"), ord("Ｋ"), ord("²"), ord("ß")} <= found
+
+
+def test_the_text_analysis_page_of_a_project_without_posts_says_to_import_first(client, team):
+    client.force_login(team.admin)
+    url = f"/p/{team.project.slug}/analysis/"
+    html = client.get(url).content.decode()
+    assert f'<a href="/p/{team.project.slug}/imports/">Import posts</a> first.' in html
+    client.force_login(team.coder)
+    assert "An admin of the project imports them." in client.get(url).content.decode()
+    PostFactory(project=team.project)
+    assert 'id="no-posts"' not in client.get(url).content.decode()

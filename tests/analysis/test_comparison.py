@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from analysis.comparison import comparison_compute, methods_sentence
+from analysis.models import AnalysisJob
 from coding_app.models import Assignment, Code, Coding
 from coding_app.services import code_create, coding_apply
 from tests.factories import PostFactory
@@ -569,3 +570,21 @@ def test_post_rows_show_the_start_of_a_post_cut_at_a_word():
     assert cut.endswith("…") and len(cut) <= 141
     assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # a whole word ends it
     assert _excerpt("x" * 300) == "x" * 140 + "…"  # no space: cut where it must be
+
+
+def test_the_agreement_page_says_how_to_get_two_coders(team, client):
+    from coding_app.models import Membership
+
+    Membership.objects.filter(project=team.project, role="coder").exclude(
+        user=team.coders[0]
+    ).delete()
+    client.force_login(team.admin)
+    html = client.get(f"/p/{team.project.slug}/agreement/").content.decode()
+    assert "Only one coder is in the project" in html
+    assert f'Add coders on the <a href="/p/{team.project.slug}/members/">Members</a>' in html
+    assert not AnalysisJob.objects.filter(kind="agreement").exists()  # nothing was queued
+    Membership.objects.filter(project=team.project, role="coder").delete()
+    client.force_login(team.supervisor)
+    html = client.get(f"/p/{team.project.slug}/agreement/").content.decode()
+    assert "The project has no coders yet" in html and "none yet" in html
+    assert "An admin adds coders on the Members page." in html
