@@ -341,3 +341,10 @@ def test_a_sample_page_without_coders_sends_an_admin_to_the_members_page(
     client.force_login(team.admin)
     page = client.get(sample_url).content.decode()
     assert f'Add them on the <a href="/p/{team.project.slug}/members/">Members</a> page' in page
+
+
+def test_the_sampling_page_of_a_project_without_posts_says_to_import_first(client, team):
+    client.force_login(team.admin)
+    html = client.get(f"/p/{team.project.slug}/sampling/").content.decode()
+    assert f'<a href="/p/{team.project.slug}/imports/">Import posts</a>, then choose' in html
+    assert "Loosen a criterion" not in html
