@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from coding_app.access import has_role, project_access_by_slug
 from coding_app.models import Membership, Role
-from coding_app.selectors import code_tree, code_tree_flatten, coders_with_consensus
+from coding_app.selectors import code_tree, code_tree_flatten, coding_members
 from coding_app.services.codebook_csv import csv_safe
 from coding_app.views import project_context
 from corpus.selectors import import_batch_list, post_list
@@ -38,7 +38,7 @@ def analysis_page(request, slug):
         "batches": import_batch_list(project=project).filter(status="succeeded"),
         "samples": project.samples.all(),
         "code_options": page_data["codes"],
-        "coders": coders_with_consensus(membership=membership),
+        "coders": coding_members(membership=membership),
         "has_posts": post_list(project=project).exists(),
     }
     return render(request, "analysis/analysis.html", context)
@@ -57,7 +57,7 @@ def comparison_page(request, slug):
 
     membership = project_access_by_slug(request.user, slug, min_role=Role.SUPERVISOR)
     project = membership.project
-    coders = coders_with_consensus(membership=membership)
+    coders = coding_members(membership=membership)
     chosen = [int(c) for c in request.GET.getlist("coders") if c.isdigit()] or [
         m.user_id for m in coders[:2]
     ]

@@ -194,6 +194,23 @@ def coders_with_consensus(*, membership: Membership, roles=("coder",)) -> list:
     return rows
 
 
+def coding_members(*, membership: Membership) -> list:
+    """Whoever codes in the project, to compare or to take quotes from: its coders, the
+    supervisors and admins who have codings in it (in many teams the researchers who lead
+    also code), and the consensus layer as in `coders_with_consensus`; coders first."""
+    if not sees_all_codings(membership):  # a blind coder is not told who else has codings
+        return coders_with_consensus(membership=membership)
+    rows = coders_with_consensus(membership=membership, roles=("coder", "supervisor", "admin"))
+    coding = set(
+        Coding.objects.filter(post__project=membership.project)
+        .order_by()
+        .values_list("coder_id", flat=True)
+        .distinct()
+    )
+    rows = [m for m in rows if m.role in ("coder", "consensus") or m.user_id in coding]
+    return sorted(rows, key=lambda m: m.role != "coder")  # stable: by username within
+
+
 def quote_filters(params, project) -> dict:
     """Quote filters from query parameters: coder, batch and sample ids."""
 

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import krippendorff
 import numpy as np
@@ -588,3 +589,32 @@ def test_the_agreement_page_says_how_to_get_two_coders(team, client):
     html = client.get(f"/p/{team.project.slug}/agreement/").content.decode()
     assert "The project has no coders yet" in html and "none yet" in html
     assert "An admin adds coders on the Members page." in html
+
+
+def test_supervisors_who_code_are_compared_and_coders_come_first(
+    team, client, django_capture_on_commit_callbacks
+):
+    """Researchers who lead a study often code too: a supervisor with codings can be compared;
+    one without codings is not offered, and the page picks two coders by default."""
+    post = PostFactory(project=team.project, text="s" * 40)
+    code = code_create(project=team.project, name="Lead")
+    coding_apply(post=post, code=code, coder=team.supervisor, start=0, end=10)
+    coding_apply(post=post, code=code, coder=team.coders[0], start=0, end=10)
+    client.force_login(team.admin)
+    url = f"/p/{team.project.slug}/agreement/"
+    html = client.get(url).content.decode()
+    boxes = re.findall(r'name="coders" value="(\d+)"( checked)?', html)
+    offered = [int(v) for v, _ in boxes]
+    assert offered[:3] == [c.pk for c in sorted(team.coders, key=lambda u: u.username)]
+    assert team.supervisor.pk in offered and team.admin.pk not in offered
+    assert [int(v) for v, on in boxes if on] == offered[:2]  # two coders by default
+    pair = f"{url}?coders={team.supervisor.pk}&coders={team.coders[0].pk}"
+    html = fetch(client, pair, django_capture_on_commit_callbacks).content.decode()
+    assert "Two coders independently coded 1 post;" in html
+    # A blind coder is not told which supervisors have codings.
+    team.project.blind_coding = True
+    team.project.save()
+    client.force_login(team.coders[1])
+    html = client.get(f"/p/{team.project.slug}/analysis/").content.decode()
+    assert f'value="coder:{team.coders[1].pk}"' in html
+    assert f'value="coder:{team.supervisor.pk}"' not in html
