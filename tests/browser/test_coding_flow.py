@@ -136,6 +136,26 @@ def test_the_queue_count_above_a_post_follows_the_coders_work(
     assert "2 of 3" in page.locator(".lead").inner_text()
 
 
+def test_a_post_coded_to_forty_codes_keeps_its_text_wide(page, live_server, login, team):
+    """One stripe lane per code: forty lanes are wider than the card, so they scroll
+    sideways instead of squeezing the text into a narrow column (NVivo's real export codes
+    one long document to 43 codes)."""
+    text = " ".join(f"Sentence {i} about skills and access." for i in range(60))
+    post = PostFactory(project=team.project, text=text)
+    for i in range(40):
+        code = services.code_create(project=team.project, name=f"Code {i:02d}")
+        services.coding_apply(post=post, code=code, coder=team.coder, start=i * 30, end=i * 30 + 20)
+    login(team.coder.username)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/posts/{post.pk}/")
+    page.locator("#stripes rect.stripe").first.wait_for()
+    assert page.locator("#stripes rect.stripe").count() == 40
+    width = page.locator("#post-text").evaluate("el => el.getBoundingClientRect().width")
+    assert width >= 30 * 16  # 30rem: before, the lanes left the text a third of the card
+    assert page.locator("#stripes.many").count() == 1
+    overflow = page.locator("#stripes").evaluate("el => getComputedStyle(el).overflowX")
+    assert overflow == "auto"
+
+
 UNICODE_CASES = {
     "after-emoji": (
         "Great news 🎓🚀 our micro-credential pilot starts today!",

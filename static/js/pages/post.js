@@ -127,6 +127,10 @@ function renderStripes() {
     });
   }
   stripes.render(stripeBox, items, { height: container.offsetHeight, onClick: showPopover });
+  // More lanes than the column holds (a long document coded to forty codes): the lanes
+  // scroll sideways, and the text keeps its width.
+  const svg = stripeBox.querySelector("svg");
+  stripeBox.classList.toggle("many", Boolean(svg) && svg.getBoundingClientRect().width > stripeBox.clientWidth + 1);
 }
 
 function renderList() {
